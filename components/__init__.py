@@ -1,0 +1,9 @@
+"""Reusable Kubeflow Pipelines components, one package per MLOps stage.
+
+Compose them inside your own ``@dsl.pipeline``::
+
+    from kfp_mlops.components import data, training
+
+Each stage package re-exports its components from ``component.py``; the plain-Python logic they call
+lives in the modules beside it and can be used (and tested) without KFP.
+"""

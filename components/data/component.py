@@ -1,0 +1,124 @@
+"""Data components: ingest a file, validate its quality, split it for training."""
+
+from typing import Dict, List, Optional
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Markdown, Output
+
+from kfp_mlops.components.images import CPU_IMAGE
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def ingest_dataset(
+    source_uri: str,
+    dataset: Output[Dataset],
+    file_format: Optional[str] = None,
+    column_types: Optional[Dict[str, str]] = None,
+):
+    """Reads a CSV or Parquet file into a Parquet dataset that records its schema and fingerprint.
+
+    Args:
+        source_uri: Local path or URI (s3://, gs://, file://) of a CSV (optionally .gz/.bz2) or
+            Parquet file.
+        file_format: ``csv`` or ``parquet``; taken from the file name's suffix when unset.
+        column_types: Column name to Arrow type name (``float64``, ``int64``, ``string``, ``bool``,
+            ``timestamp[s]``); a value that does not parse as its column's type fails the step.
+
+    Returns:
+        dataset: The data as Parquet. Metadata: rows, columns, schema (column to Arrow type),
+            fingerprint (SHA-256 of the content) and source_uri.
+    """
+    from kfp_mlops.components.data.ingest import ingest_to_parquet
+
+    dataset.metadata.update(ingest_to_parquet(source_uri, dataset.path, file_format, column_types))
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def validate_dataset(
+    dataset: Input[Dataset],
+    target_column: str,
+    report: Output[Markdown],
+    min_rows: int = 100,
+    max_missing_rate: float = 0.05,
+    min_class_balance: float = 0.8,
+    expected_types: Optional[Dict[str, str]] = None,
+    value_ranges: Optional[Dict[str, List[float]]] = None,
+):
+    """Checks a dataset's schema and quality; fails with the broken rules in one line.
+
+    Args:
+        dataset: The dataset to check (Parquet).
+        target_column: The label column: it must exist, have no missing values and two or more classes.
+        min_rows: The fewest rows accepted.
+        max_missing_rate: The largest share of missing values (null, NaN, empty text) allowed in any
+            feature column.
+        min_class_balance: The smallest normalized entropy of the target's class frequencies
+            (1 means perfectly balanced, 0 a single class).
+        expected_types: Column name to a type family (numeric, integer, float, string, boolean,
+            timestamp) or an exact Arrow type name; a column holding other values fails.
+        value_ranges: Column name to ``[minimum, maximum]`` (null for an open end); a value outside
+            fails.
+
+    Returns:
+        report: Every rule's outcome and a profile of each column (type, missing share, range).
+    """
+    from kfp_mlops.components.data.validate import validate_to_report
+
+    validate_to_report(
+        dataset.path,
+        report.path,
+        target_column,
+        min_rows=min_rows,
+        max_missing_rate=max_missing_rate,
+        min_class_balance=min_class_balance,
+        expected_types=expected_types,
+        value_ranges=value_ranges,
+    )
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def split_dataset(
+    dataset: Input[Dataset],
+    target_column: str,
+    train: Output[Dataset],
+    validation: Output[Dataset],
+    test: Output[Dataset],
+    train_fraction: float = 0.7,
+    validation_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    seed: int = 42,
+    time_column: Optional[str] = None,
+):
+    """Splits a dataset into train, validation and test parts, stratified by the target or by time.
+
+    Args:
+        dataset: The dataset to split (Parquet).
+        target_column: The label column; a stratified split keeps each class's share in every part.
+        train_fraction: Share of rows for training.
+        validation_fraction: Share of rows for validation (early stopping, tuning).
+        test_fraction: Share of rows for the final evaluation.
+        seed: Seed of the stratified shuffle; the same seed gives the same parts.
+        time_column: When set, rows are ordered by this column instead of shuffled: the earliest go
+            to train and the latest to test, and no row in an earlier part is as late as any row in
+            a later one.
+
+    Returns:
+        train: The training rows. Metadata: rows, schema, fingerprint, split method.
+        validation: The validation rows, with the same metadata.
+        test: The test rows, with the same metadata.
+    """
+    from kfp_mlops.components.data.split import split_to_parquet
+
+    parts = {"train": train, "validation": validation, "test": test}
+    metadata = split_to_parquet(
+        dataset.path,
+        {name: part.path for name, part in parts.items()},
+        target_column,
+        train_fraction,
+        validation_fraction,
+        test_fraction,
+        seed,
+        time_column,
+    )
+    for name, part in parts.items():
+        part.metadata.update(metadata[name])

@@ -1,0 +1,34 @@
+"""Fixtures shared by every stage's tests: real data written the way users give it to us."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+
+@pytest.fixture(scope="session")
+def breast_cancer_frame() -> pd.DataFrame:
+    """scikit-learn's breast-cancer data (569 rows, 30 features) with its label in ``target``."""
+    return load_breast_cancer(as_frame=True).frame
+
+
+@pytest.fixture(scope="session")
+def breast_cancer_csv(tmp_path_factory: pytest.TempPathFactory, breast_cancer_frame) -> Path:
+    """The breast-cancer data as a CSV file."""
+    path = tmp_path_factory.mktemp("data") / "breast_cancer.csv"
+    breast_cancer_frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def breast_cancer_splits(tmp_path_factory: pytest.TempPathFactory, breast_cancer_csv) -> dict:
+    """Train, validation and test Parquet files of the breast-cancer data, as the data steps make them."""
+    from kfp_mlops.components.data.ingest import ingest_to_parquet
+    from kfp_mlops.components.data.split import split_to_parquet
+
+    folder = tmp_path_factory.mktemp("splits")
+    ingest_to_parquet(str(breast_cancer_csv), str(folder / "dataset.parquet"))
+    paths = {name: str(folder / f"{name}.parquet") for name in ("train", "validation", "test")}
+    split_to_parquet(str(folder / "dataset.parquet"), paths, "target")
+    return paths

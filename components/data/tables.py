@@ -63,6 +63,5 @@ def dataset_metadata(table: pa.Table) -> dict[str, object]:
         "rows": table.num_rows,
         "columns": table.num_columns,
         "schema": schema_of(table),
-        "column_names": table.column_names,
         "fingerprint": fingerprint(table),
     }

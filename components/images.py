@@ -1,9 +1,10 @@
 """The one place that names the container image each component runs in.
 
-Components are declared with the default references below (``ghcr.io/kfp-mlops/<repository>:<version>``,
-the tag equal to this package's version, never ``:latest``). ``kfp-mlops compile`` can point the
-compiled YAML at another registry, tag or digest with :class:`ImageSettings`, so a user publishes the
-images to their own registry without editing code.
+Components are declared with the default references below
+(``ghcr.io/kfp-mlops/<repository>:<version>``, the tag equal to this package's version, never
+``:latest``). ``kfp-mlops compile`` can point the compiled YAML at another registry, tag or digest
+with :class:`ImageSettings`, so a user publishes the images to their own registry without editing
+code.
 """
 
 import dataclasses
@@ -29,7 +30,8 @@ class ImageSettings:
     Attributes:
         registry: Registry and namespace that hold the repositories, e.g. ``ghcr.io/my-org``.
         tag: The tag of every image; a moving tag such as ``latest`` is refused.
-        digests: Repository name to ``sha256:...`` digest; a repository listed here is named by digest.
+        digests: Repository name to ``sha256:...`` digest; a repository listed here is named by
+            digest.
     """
 
     registry: str = DEFAULT_REGISTRY

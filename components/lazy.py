@@ -1,9 +1,10 @@
 """Re-export a stage's components without importing them when only its logic is needed.
 
-Inside a running component, KFP sets ``_KFP_RUNTIME`` and ``kfp.dsl`` then lacks ``dsl.component``, so
-``component.py`` cannot be imported there. The logic modules beside it must stay importable, so each
-stage package re-exports its components lazily: ``from kfp_mlops.components import data`` followed by
-``data.ingest_dataset`` imports ``component.py`` on first use.
+Inside a running component, KFP sets ``_KFP_RUNTIME`` and ``kfp.dsl`` then lacks
+``dsl.component``, so ``component.py`` cannot be imported there. The logic modules beside it must
+stay importable, so each stage package re-exports its components lazily:
+``from kfp_mlops.components import data`` followed by ``data.ingest_dataset`` imports
+``component.py`` on first use.
 """
 
 import importlib
@@ -11,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 
 def component_loader(package: str, names: Sequence[str]) -> Callable[[str], object]:
-    """A module ``__getattr__`` that loads ``names`` from ``<package>.component`` on first access."""
+    """A module ``__getattr__`` loading ``names`` from ``<package>.component`` when first used."""
 
     def load(name: str) -> object:
         if name in names:

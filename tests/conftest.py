@@ -23,7 +23,7 @@ def breast_cancer_csv(tmp_path_factory: pytest.TempPathFactory, breast_cancer_fr
 
 @pytest.fixture(scope="session")
 def breast_cancer_splits(tmp_path_factory: pytest.TempPathFactory, breast_cancer_csv) -> dict:
-    """Train, validation and test Parquet files of the breast-cancer data, as the data steps make them."""
+    """Train, validation and test Parquet files of breast cancer, as our data steps make them."""
     from kfp_mlops.components.data.ingest import ingest_to_parquet
     from kfp_mlops.components.data.split import split_to_parquet
 

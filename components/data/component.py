@@ -14,12 +14,12 @@ def ingest_dataset(
     dataset: Output[Dataset],
     file_format: Optional[str] = None,
     column_types: Optional[Dict[str, str]] = None,
-):
+) -> None:
     """Reads a CSV or Parquet file into a Parquet dataset that records its schema and fingerprint.
 
     Args:
-        source_uri: Local path or URI (s3://, gs://, file://) of a CSV (optionally .gz/.bz2) or
-            Parquet file.
+        source_uri: Local path or URI (s3://, gs://, file://) of a CSV (optionally .gz/.bz2; an
+            empty field is a missing value) or Parquet file.
         file_format: ``csv`` or ``parquet``; taken from the file name's suffix when unset.
         column_types: Column name to Arrow type name (``float64``, ``int64``, ``string``, ``bool``,
             ``timestamp[s]``); a value that does not parse as its column's type fails the step.
@@ -43,12 +43,13 @@ def validate_dataset(
     min_class_balance: float = 0.8,
     expected_types: Optional[Dict[str, str]] = None,
     value_ranges: Optional[Dict[str, List[float]]] = None,
-):
+) -> None:
     """Checks a dataset's schema and quality; fails with the broken rules in one line.
 
     Args:
         dataset: The dataset to check (Parquet).
-        target_column: The label column: it must exist, have no missing values and two or more classes.
+        target_column: The label column: it must exist, have no missing values and two or more
+            classes.
         min_rows: The fewest rows accepted.
         max_missing_rate: The largest share of missing values (null, NaN, empty text) allowed in any
             feature column.
@@ -88,7 +89,7 @@ def split_dataset(
     test_fraction: float = 0.15,
     seed: int = 42,
     time_column: Optional[str] = None,
-):
+) -> None:
     """Splits a dataset into train, validation and test parts, stratified by the target or by time.
 
     Args:
@@ -100,7 +101,8 @@ def split_dataset(
         seed: Seed of the stratified shuffle; the same seed gives the same parts.
         time_column: When set, rows are ordered by this column instead of shuffled: the earliest go
             to train and the latest to test, and no row in an earlier part is as late as any row in
-            a later one.
+            a later one. Unset or empty (a pipeline parameter cannot be None): the stratified
+            shuffle.
 
     Returns:
         train: The training rows. Metadata: rows, schema, fingerprint, split method.
@@ -118,7 +120,7 @@ def split_dataset(
         validation_fraction,
         test_fraction,
         seed,
-        time_column,
+        time_column or None,
     )
     for name, part in parts.items():
         part.metadata.update(metadata[name])

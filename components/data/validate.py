@@ -11,7 +11,9 @@ from kfp_mlops.components.data.tables import read_parquet
 from kfp_mlops.components.errors import ComponentInputError
 
 TYPE_FAMILIES = {
-    "numeric": lambda t: pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t),
+    "numeric": lambda t: (
+        pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+    ),
     "integer": pa.types.is_integer,
     "float": pa.types.is_floating,
     "string": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t),
@@ -82,8 +84,7 @@ class ValidationReport:
         for finding in self.findings:
             result = "pass" if finding.passed else "**FAIL**"
             lines.append(
-                f"| {finding.rule} | {finding.subject} | {result} | {finding.observed} "
-                f"| {finding.limit} |"
+                _row([finding.rule, finding.subject, result, finding.observed, finding.limit])
             )
         lines += [
             "",
@@ -94,10 +95,23 @@ class ValidationReport:
         ]
         for profile in self.profiles:
             lines.append(
-                f"| {profile.name} | {profile.arrow_type} | {profile.missing_rate:.1%} "
-                f"| {_number(profile.minimum)} | {_number(profile.maximum)} |"
+                _row(
+                    [
+                        profile.name,
+                        profile.arrow_type,
+                        f"{profile.missing_rate:.1%}",
+                        _number(profile.minimum),
+                        _number(profile.maximum),
+                    ]
+                )
             )
         return "\n".join(lines) + "\n"
+
+
+def _row(cells: list[str]) -> str:
+    """A Markdown table row; a ``|`` or line break inside a cell (a column name) is escaped."""
+    escaped = (" ".join(cell.split()).replace("|", "\\|") for cell in cells)
+    return "| " + " | ".join(escaped) + " |"
 
 
 def _number(value: float | None) -> str:
@@ -224,9 +238,7 @@ def _class_balance(target: str, column: pa.ChunkedArray, minimum: float) -> list
     ]
 
 
-def _range_findings(
-    table: pa.Table, value_ranges: dict[str, list[float | None]]
-) -> list[Finding]:
+def _range_findings(table: pa.Table, value_ranges: dict[str, list[float | None]]) -> list[Finding]:
     findings = []
     for name, bounds in value_ranges.items():
         if name not in table.column_names:
@@ -235,7 +247,8 @@ def _range_findings(
             )
         if len(bounds) != 2:
             raise ComponentInputError(
-                f"value_ranges[{name!r}] must be [minimum, maximum] (null for no bound), got {bounds}"
+                f"value_ranges[{name!r}] must be [minimum, maximum] (null for no bound), "
+                f"got {bounds}"
             )
         column = table.column(name)
         if not _is_numeric(column.type):
@@ -286,7 +299,8 @@ def validate_table(
 
     Args:
         table: The dataset.
-        target_column: The label column; it must exist, have no missing values and at least two classes.
+        target_column: The label column; it must exist, have no missing values and at least two
+            classes.
         min_rows: The fewest rows accepted.
         max_missing_rate: The largest share of missing values (null, NaN, empty text) in any column.
         min_class_balance: The smallest normalized entropy of the target's classes (1 is perfectly
@@ -395,8 +409,8 @@ def validate_to_report(
 ) -> ValidationReport:
     """Validates the Parquet dataset at ``dataset_path`` and writes the Markdown report.
 
-    The report is printed to the log either way; it is written to ``report_path`` only when every rule
-    passes, and otherwise the broken rules are raised as one :class:`ComponentInputError`.
+    The report is printed to the log either way; it is written to ``report_path`` only when every
+    rule passes, and otherwise the broken rules are raised as one :class:`ComponentInputError`.
     """
     report = validate_table(read_parquet(dataset_path), target_column, **rules)
     markdown = report.to_markdown()

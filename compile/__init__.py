@@ -1,0 +1,1 @@
+"""The ``kfp-mlops`` command-line tool: compile, run locally, list."""

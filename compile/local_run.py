@@ -1,0 +1,221 @@
+"""Run a pipeline on this machine with ``kfp.local``, and record what each step did.
+
+``kfp.local`` runs each task as a subprocess and reports on standard output ("Executing task
+'x'", "Task 'x' finished with status SUCCESS"). The run captures that stream to ``pipeline.log`` in
+the run folder, times each step from it, and keeps each step's own lines so that a failure can be
+explained by the error the step raised.
+"""
+
+import contextlib
+import dataclasses
+import io
+import json
+import re
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from kfp import components, local
+from kfp.dsl import base_component, graph_component
+
+from kfp_mlops.compile.compiler import compile_to_text
+from kfp_mlops.components import images
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_EXECUTING = re.compile(r"Executing task '([^']+)'")
+_FINISHED = re.compile(r"Task '([^']+)' finished with status (\w+)")
+_CACHE_HIT = re.compile(r"Task ([\w-]+) cache hit")
+_PIPELINE_DONE = re.compile(r"Pipeline '([^']+)' finished with status (\w+)")
+_ERROR = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit)\w*): (.+)$")
+
+
+@dataclasses.dataclass
+class Step:
+    """One task of the run, as it happened."""
+
+    name: str
+    status: str = "skipped"
+    seconds: float | None = None
+    error: str | None = None
+    lines: list[str] = dataclasses.field(default_factory=list, repr=False)
+
+
+@dataclasses.dataclass
+class LocalRun:
+    """The outcome of a local run: each step, its outputs, and where everything was written."""
+
+    pipeline: str
+    status: str
+    run_dir: Path
+    seconds: float
+    steps: list[Step]
+    outputs: dict[str, dict]
+    error: str | None = None
+
+
+class _StepRecorder(io.TextIOBase):
+    """A text stream that writes through to a log file and turns kfp.local's lines into steps."""
+
+    def __init__(self, log: TextIO, on_step: Callable[[Step], None]) -> None:
+        self._log = log
+        self._on_step = on_step
+        self._pending = ""
+        self._current: Step | None = None
+        self._started = 0.0
+        self.steps: dict[str, Step] = {}
+        self.pipeline_status: str | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._log.write(text)
+        self._pending += text
+        *complete, self._pending = self._pending.split("\n")
+        for line in complete:
+            self._line(_ANSI.sub("", line))
+        return len(text)
+
+    def flush(self) -> None:
+        self._log.flush()
+
+    def _line(self, line: str) -> None:
+        if match := _EXECUTING.search(line):
+            self._current = self.steps.setdefault(match.group(1), Step(match.group(1)))
+            self._current.status = "running"
+            self._started = time.perf_counter()
+        elif match := _FINISHED.search(line):
+            step = self.steps.setdefault(match.group(1), Step(match.group(1)))
+            step.status = "succeeded" if match.group(2) == "SUCCESS" else "failed"
+            step.seconds = round(time.perf_counter() - self._started, 3)
+            if step.status == "failed":
+                step.error = _last_error(step.lines)
+            self._current = None
+            self._on_step(step)
+        elif match := _CACHE_HIT.search(line):
+            step = self.steps.setdefault(match.group(1), Step(match.group(1)))
+            step.status, step.seconds = "cached", 0.0
+            self._on_step(step)
+        elif match := _PIPELINE_DONE.search(line):
+            self.pipeline_status = "succeeded" if match.group(2) == "SUCCESS" else "failed"
+        elif self._current is not None:
+            self._current.lines.append(line)
+
+
+def _last_error(lines: list[str]) -> str | None:
+    for line in reversed(lines):
+        if match := _ERROR.match(line):
+            return match.group(2).strip()
+    return None
+
+
+def task_names(pipeline: graph_component.GraphComponent) -> list[str]:
+    """Every task that runs a container, including those inside conditions, in definition order."""
+    spec = pipeline.pipeline_spec
+    names: list[str] = []
+
+    def walk(dag: object) -> None:
+        for name, task in dag.tasks.items():
+            component = spec.components[task.component_ref.name]
+            if component.WhichOneof("implementation") == "dag":
+                walk(component.dag)
+            else:
+                names.append(name)
+
+    walk(spec.root.dag)
+    return names
+
+
+def read_task_outputs(pipeline_root: Path) -> dict[str, dict]:
+    """Task name to its ``executor_output.json`` (parameters and artifacts), for tasks that ran."""
+    outputs: dict[str, dict] = {}
+    for path in sorted(pipeline_root.glob("*/*/executor_output.json")):
+        outputs[path.parent.name] = json.loads(path.read_text(encoding="utf-8"))
+    return outputs
+
+
+def compiled_for_local_run(
+    pipeline: graph_component.GraphComponent,
+) -> base_component.BaseComponent:
+    """The pipeline as its compiled YAML loads back: what a cluster would run, runnable locally.
+
+    Running the compiled spec rather than the Python object also avoids a kfp.local 2.17 bug: an
+    in-process pipeline whose parameter defaults to an empty dict fails with "Unknown value type".
+    """
+    return components.load_component_from_text(compile_to_text(pipeline, images.DEFAULT_SETTINGS))
+
+
+def run_locally(
+    pipeline: graph_component.GraphComponent,
+    arguments: dict[str, object],
+    run_dir: Path,
+    on_step: Callable[[Step], None] = lambda step: None,
+    enable_caching: bool = False,
+) -> LocalRun:
+    """Runs ``pipeline`` with ``kfp.local.SubprocessRunner`` in the current Python environment.
+
+    Args:
+        pipeline: The pipeline to run.
+        arguments: Its arguments, already typed.
+        run_dir: The run folder: ``pipeline.log`` and ``outputs/`` (the pipeline root) go there.
+        on_step: Called as each step finishes, for progress reporting.
+        enable_caching: Reuse the outputs of identical earlier tasks (kfp.local's file cache).
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    pipeline_root = run_dir / "outputs"
+    local.init(
+        runner=local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(pipeline_root),
+        raise_on_error=True,
+        enable_caching=enable_caching,
+        cache_root=str(run_dir.parent / ".kfp_cache") if enable_caching else None,
+    )
+    started = time.perf_counter()
+    with open(run_dir / "pipeline.log", "w", encoding="utf-8") as log:
+        recorder = _StepRecorder(log, on_step)
+        failure: str | None = None
+        with contextlib.redirect_stdout(recorder), warnings.catch_warnings():
+            # Expected: the components name their container image, and run here without it.
+            warnings.filterwarnings("ignore", "You may be attemping to run a task that uses custom")
+            try:
+                compiled_for_local_run(pipeline)(**arguments)
+            except RuntimeError as error:
+                failure = _ANSI.sub("", str(error))
+            recorder.write("\n")
+    seconds = round(time.perf_counter() - started, 3)
+
+    # Steps that ran, in the order they ran, then those a condition skipped.
+    steps = list(recorder.steps.values())
+    steps += [Step(name) for name in task_names(pipeline) if name not in recorder.steps]
+    failed = next((step for step in steps if step.status == "failed"), None)
+    status = (
+        "failed" if failure or failed or recorder.pipeline_status != "succeeded" else "succeeded"
+    )
+    error = None
+    if status == "failed":
+        if failed is not None:
+            error = f"{failed.name}: {failed.error or 'failed (see pipeline.log)'}"
+        else:
+            error = failure or "the pipeline did not finish (see pipeline.log)"
+    return LocalRun(
+        pipeline=pipeline.name,
+        status=status,
+        run_dir=run_dir,
+        seconds=seconds,
+        steps=steps,
+        outputs=read_task_outputs(pipeline_root),
+        error=error,
+    )
+
+
+def default_run_dir(pipeline_name: str, base: Path = Path("runs")) -> Path:
+    """A new run folder ``runs/<pipeline>-<timestamp>`` under the current directory."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    candidate = base / f"{pipeline_name}-{stamp}"
+    suffix = 1
+    while candidate.exists():
+        suffix += 1
+        candidate = base / f"{pipeline_name}-{stamp}-{suffix}"
+    return candidate.resolve()

@@ -1,0 +1,83 @@
+"""Turn ``KEY=VALUE`` strings from the command line into a pipeline's typed arguments."""
+
+import json
+
+from kfp.dsl import graph_component
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+_TYPES = pipeline_spec_pb2.ParameterType.ParameterTypeEnum
+
+
+def parameter_types(pipeline: graph_component.GraphComponent) -> dict[str, int]:
+    """Parameter name to its KFP parameter type (a ``ParameterTypeEnum`` value)."""
+    definitions = pipeline.pipeline_spec.root.input_definitions.parameters
+    return {name: spec.parameter_type for name, spec in definitions.items()}
+
+
+def required_parameters(pipeline: graph_component.GraphComponent) -> list[str]:
+    """The parameters without a default value, which a run must be given."""
+    definitions = pipeline.pipeline_spec.root.input_definitions.parameters
+    return sorted(
+        name
+        for name, spec in definitions.items()
+        if not spec.is_optional and not spec.HasField("default_value")
+    )
+
+
+def _convert(name: str, raw: str, parameter_type: int) -> object:
+    def fail(expected: str) -> ValueError:
+        return ValueError(f"parameter {name}={raw!r} is not {expected}")
+
+    if parameter_type == _TYPES.STRING:
+        return raw
+    if parameter_type == _TYPES.NUMBER_INTEGER:
+        try:
+            return int(raw)
+        except ValueError:
+            raise fail("an integer") from None
+    if parameter_type == _TYPES.NUMBER_DOUBLE:
+        try:
+            return float(raw)
+        except ValueError:
+            raise fail("a number") from None
+    if parameter_type == _TYPES.BOOLEAN:
+        lowered = raw.lower()
+        if lowered not in ("true", "false"):
+            raise fail("true or false")
+        return lowered == "true"
+    expected_type, expected = (
+        (dict, "a JSON object")
+        if parameter_type == _TYPES.STRUCT
+        else (
+            list,
+            "a JSON list",
+        )
+    )
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise fail(expected) from None
+    if not isinstance(value, expected_type):
+        raise fail(expected)
+    return value
+
+
+def parse_arguments(
+    pipeline: graph_component.GraphComponent, pairs: tuple[str, ...] | list[str]
+) -> dict[str, object]:
+    """Parses ``KEY=VALUE`` pairs into typed arguments of ``pipeline``.
+
+    Integers, floats and booleans are parsed as such, dicts and lists as JSON, strings taken as they
+    are. An unknown key, a malformed pair or a value of the wrong type raises ValueError naming it.
+    """
+    types = parameter_types(pipeline)
+    arguments: dict[str, object] = {}
+    for pair in pairs:
+        name, separator, raw = pair.partition("=")
+        if not separator or not name:
+            raise ValueError(f"parameter {pair!r} is not of the form KEY=VALUE")
+        if name not in types:
+            known = ", ".join(sorted(types))
+            raise ValueError(f"unknown parameter {name!r}; the pipeline's parameters are: {known}")
+        arguments[name] = _convert(name, raw, types[name])
+    return arguments

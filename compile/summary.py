@@ -1,0 +1,107 @@
+"""What a local run did, as a dict for ``--json`` and as text a person reads in ten seconds.
+
+The summary reads the outputs by the names this library's components give them: a ``metrics``
+artifact (numbers in its metadata), a gate's ``approved`` and ``reasons``, a registration's
+``model_version``, ``model_uri`` and ``run_id``, and a serve-check's ``endpoint`` and latencies.
+"""
+
+import numbers
+
+from kfp_mlops.compile.local_run import LocalRun
+
+_REGISTRY_KEYS = ("registered_model_name", "model_version", "model_uri", "run_id", "tracking_uri")
+
+
+def _parameters(outputs: dict[str, dict]) -> dict[str, dict]:
+    return {task: output.get("parameterValues", {}) for task, output in outputs.items()}
+
+
+def _metrics(outputs: dict[str, dict]) -> dict[str, float]:
+    """The numbers in ``metrics`` artifacts, less row counts such as ``test_rows``."""
+    found: dict[str, float] = {}
+    for output in outputs.values():
+        for entry in output.get("artifacts", {}).get("metrics", {}).get("artifacts", []):
+            for name, value in entry.get("metadata", {}).items():
+                is_number = isinstance(value, numbers.Number) and not isinstance(value, bool)
+                if is_number and not name.endswith("_rows"):
+                    found[name] = value
+    return found
+
+
+def _first_with(parameters: dict[str, dict], key: str) -> dict | None:
+    return next((values for values in parameters.values() if key in values), None)
+
+
+def summarize(run: LocalRun) -> dict[str, object]:
+    """The run as one JSON-ready dict: status, error, steps, metrics, gate, registry, serving."""
+    parameters = _parameters(run.outputs)
+    gate_values = _first_with(parameters, "approved")
+    registry_values = _first_with(parameters, "model_version")
+    serving_values = _first_with(parameters, "endpoint")
+    return {
+        "pipeline": run.pipeline,
+        "status": run.status,
+        "error": run.error,
+        "run_dir": str(run.run_dir),
+        "seconds": run.seconds,
+        "steps": [
+            {"name": step.name, "status": step.status, "seconds": step.seconds, "error": step.error}
+            for step in run.steps
+        ],
+        "metrics": _metrics(run.outputs),
+        "gate": (
+            None
+            if gate_values is None
+            else {
+                "approved": bool(gate_values["approved"]),
+                "reasons": list(gate_values.get("reasons", [])),
+            }
+        ),
+        "registry": (
+            None
+            if registry_values is None
+            else {key: registry_values[key] for key in _REGISTRY_KEYS if key in registry_values}
+        ),
+        "serving": serving_values,
+    }
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
+
+
+def _value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) >= 1 else f"{value:.4g}"
+    return str(value)
+
+
+def render(summary: dict[str, object]) -> str:
+    """The summary as a few lines of text."""
+    lines = [
+        f"{summary['pipeline']}: {str(summary['status']).upper()} in {summary['seconds']:.1f} s",
+        f"  run folder: {summary['run_dir']}",
+    ]
+    if summary["error"]:
+        lines.append(f"  error: {summary['error']}")
+    lines += ["", "Steps"]
+    width = max(len(step["name"]) for step in summary["steps"])
+    for step in summary["steps"]:
+        lines.append(f"  {step['name']:<{width}}  {_seconds(step['seconds']):>8}  {step['status']}")
+    if summary["metrics"]:
+        lines += ["", "Metrics"]
+        lines += [f"  {name:<10} {value:.4f}" for name, value in sorted(summary["metrics"].items())]
+    gate = summary["gate"]
+    if gate is not None:
+        decision = "APPROVED" if gate["approved"] else "REJECTED"
+        lines += ["", f"Gate: {decision}"]
+        lines += [f"  {reason}" for reason in gate["reasons"]]
+    registry = summary["registry"]
+    if registry:
+        lines += ["", "MLflow"]
+        lines += [f"  {key}: {_value(value)}" for key, value in registry.items()]
+    serving = summary["serving"]
+    if serving:
+        lines += ["", "Serving (KServe model server)"]
+        lines += [f"  {key}: {_value(value)}" for key, value in serving.items()]
+    return "\n".join(lines)

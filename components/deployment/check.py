@@ -1,0 +1,276 @@
+"""Serve-check: prove a model loads and answers in the real KServe model server before deployment.
+
+The model directory is served by the KServe model server (kserve SDK) on 127.0.0.1, in a child
+process, as the stock sklearn runtime would serve it. The test rows, without the target, are sent in
+every request form users send (:data:`.protocols.PROTOCOLS`), one row per request and then all rows
+in one request, and every answer must equal the predictions of the same model file computed here,
+offline, on a DataFrame of the same rows.
+"""
+
+import contextlib
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kfp_mlops.components.atomic import atomic_file
+from kfp_mlops.components.data.tables import read_parquet
+from kfp_mlops.components.deployment.local_server import LocalModelServer, running_model_server
+from kfp_mlops.components.deployment.model_loading import find_model_file, load_model_file
+from kfp_mlops.components.deployment.protocols import PROTOCOLS, InferenceClient, Protocol
+from kfp_mlops.components.errors import ComponentInputError
+
+FLOAT_TOLERANCE = 1e-9
+"""Relative difference allowed between served and offline float predictions (JSON round trip)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ProtocolTiming:
+    """Round-trip latencies of one request form, in milliseconds."""
+
+    protocol: Protocol
+    single_row_ms: list[float]
+    batch_ms: float
+
+    @property
+    def key(self) -> str:
+        """The protocol's name as a metric-name prefix (``v1_rows``)."""
+        return self.protocol.name.replace("-", "_")
+
+    def percentile(self, share: float) -> float:
+        """A percentile (0-100) of the single-row latencies."""
+        return float(np.percentile(self.single_row_ms, share))
+
+
+@dataclasses.dataclass(frozen=True)
+class ServeCheckResult:
+    """What a passed serve-check measured."""
+
+    endpoint: str
+    model_name: str
+    model_file: str
+    rows_checked: int
+    feature_columns: list[str]
+    timings: list[ProtocolTiming]
+
+    def timing(self, protocol_name: str) -> ProtocolTiming:
+        """The timings of the protocol named ``protocol_name``."""
+        return next(t for t in self.timings if t.protocol.name == protocol_name)
+
+    def metrics(self) -> dict[str, float]:
+        """Rows checked and, per protocol, single-row p50/p95 and batch latency in ms."""
+        values: dict[str, float] = {"rows_checked": self.rows_checked}
+        for timing in self.timings:
+            values[f"{timing.key}_latency_ms_p50"] = round(timing.percentile(50), 3)
+            values[f"{timing.key}_latency_ms_p95"] = round(timing.percentile(95), 3)
+            values[f"{timing.key}_batch_latency_ms"] = round(timing.batch_ms, 3)
+        return values
+
+    def to_markdown(self) -> str:
+        """The report the KFP UI shows."""
+        lines = [
+            "# Serve check passed",
+            "",
+            f"Model `{self.model_name}` ({self.model_file}) loaded in the KServe model server "
+            f"at {self.endpoint}, as the stock sklearn runtime loads it. {self.rows_checked} test "
+            f"rows ({len(self.feature_columns)} feature columns, no target) were sent in each "
+            "request form, one row per request and then all rows in one request; every answer "
+            "equals the model file's offline predictions.",
+            "",
+            "| protocol | request | single-row p50 ms | single-row p95 ms | "
+            f"batch of {self.rows_checked} ms |",
+            "| --- | --- | ---: | ---: | ---: |",
+        ]
+        for timing in self.timings:
+            lines.append(
+                f"| {timing.protocol.name} | {timing.protocol.description} | "
+                f"{timing.percentile(50):.2f} | {timing.percentile(95):.2f} | "
+                f"{timing.batch_ms:.2f} |"
+            )
+        lines += [
+            "",
+            "Latencies are round trips measured by the client over one kept-alive loopback "
+            "connection: sending, the server's work, reading the answer.",
+            "",
+        ]
+        return "\n".join(lines)
+
+
+def _first_difference(served: np.ndarray, offline: np.ndarray) -> int | None:
+    """The position of the first row whose served answer differs from the offline one."""
+    if served.shape != offline.shape:
+        return 0
+    if offline.dtype.kind == "f" and served.dtype.kind in "biuf":
+        same = np.isclose(
+            served.astype(float), offline, rtol=FLOAT_TOLERANCE, atol=0.0, equal_nan=True
+        )
+    else:
+        same = np.asarray(served == offline)
+        if same.shape != offline.shape:
+            return 0
+    same = same.reshape(len(offline), -1).all(axis=1)
+    return None if same.all() else int(np.argmin(same))
+
+
+def _check_answer(
+    server: LocalModelServer,
+    protocol: Protocol,
+    client: InferenceClient,
+    rows: pd.DataFrame,
+    offline: np.ndarray,
+    first_row: int,
+) -> float:
+    """Sends ``rows`` in the ``protocol`` form; returns the latency or raises naming the row."""
+    request_id = f"serve-check-{protocol.name}-{first_row}-{len(rows)}"
+    path = protocol.path(server.model_name)
+    reply = client.post(path, protocol.body(rows, request_id))
+    where = f"{protocol.name} request {server.url}{path} for test row {first_row}"
+    if len(rows) > 1:
+        where += f" and the {len(rows) - 1} rows after it"
+    if reply.status != 200:
+        detail = reply.body.get("error", reply.body) if isinstance(reply.body, dict) else reply.body
+        raise ComponentInputError(f"serve-check: {where} answered HTTP {reply.status}: {detail}")
+    try:
+        served = protocol.answer(reply.body)
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        raise ComponentInputError(
+            f"serve-check: {where} answered a body without predictions: {reply.body}"
+        ) from error
+    position = _first_difference(served, offline)
+    if position is not None:
+        shown = served[position].tolist() if served.shape == offline.shape else served.tolist()
+        raise ComponentInputError(
+            f"serve-check: {protocol.name} answer differs from the offline prediction at test row "
+            f"{first_row + position}: served {shown!r}, offline "
+            f"{offline[position].tolist()!r} ({server.url}{path})"
+        )
+    return reply.latency_ms
+
+
+def check_served_predictions(
+    server: LocalModelServer, features: pd.DataFrame, offline: np.ndarray
+) -> list[ProtocolTiming]:
+    """Sends each row alone and then all rows together in every protocol; compares and times them.
+
+    Raises:
+        ComponentInputError: An answer is an HTTP error or differs from ``offline``; the message
+            names the protocol and the first test row concerned.
+    """
+    timings = []
+    client = InferenceClient(server.url)
+    try:
+        for protocol in PROTOCOLS:
+            single = [
+                _check_answer(
+                    server, protocol, client, features.iloc[[row]], offline[row : row + 1], row
+                )
+                for row in range(len(features))
+            ]
+            batch = _check_answer(server, protocol, client, features, offline, 0)
+            timings.append(ProtocolTiming(protocol, single, batch))
+    finally:
+        client.close()
+    return timings
+
+
+def _feature_frame(
+    test: pd.DataFrame,
+    target_column: str,
+    feature_columns: list[str] | None,
+    test_path: str,
+) -> pd.DataFrame:
+    if target_column not in test.columns:
+        raise ComponentInputError(
+            f"target column {target_column!r} not found in the test dataset {test_path}; its "
+            f"columns are: {', '.join(map(str, test.columns))}"
+        )
+    if feature_columns is None:
+        return test.drop(columns=[target_column])
+    missing = [name for name in feature_columns if name not in test.columns]
+    if missing:
+        raise ComponentInputError(
+            f"the test dataset {test_path} lacks the model's feature columns: {', '.join(missing)}"
+        )
+    if target_column in feature_columns:
+        raise ComponentInputError(
+            f"target column {target_column!r} is one of the model's feature_columns"
+        )
+    return test[feature_columns]
+
+
+def _offline_predictions(model: Any, features: pd.DataFrame, model_file: Path) -> np.ndarray:
+    """The model's predictions on a DataFrame of the rows: what every answer must equal."""
+    try:
+        return np.asarray(model.predict(features))
+    except (ValueError, TypeError, KeyError, IndexError) as error:
+        raise ComponentInputError(
+            f"the model in {model_file} cannot predict the test rows offline: {error}"
+        ) from error
+
+
+def run_serve_check(
+    model_dir: str,
+    test_path: str,
+    target_column: str,
+    report_path: str,
+    metrics_path: str,
+    feature_columns: list[str] | None = None,
+    model_target_column: str | None = None,
+    max_rows: int = 200,
+    model_name: str = "model",
+) -> ServeCheckResult:
+    """Serves ``model_dir`` with the KServe model server and checks its answers on the test rows.
+
+    Args:
+        model_dir: Model directory holding exactly one model file.
+        test_path: Parquet test rows with the feature columns and the target.
+        target_column: The label column; it is left out of the requests.
+        report_path: Where the Markdown report is written (only when the check passes).
+        metrics_path: Where the metrics are written as JSON (only when the check passes).
+        feature_columns: The model's input columns in order (the Model's ``feature_columns``
+            metadata); by default every test column but the target, in file order.
+        model_target_column: The target the model was trained for (its ``target_column``
+            metadata); when given it must equal ``target_column``.
+        max_rows: How many test rows (the first ones) to send.
+        model_name: The model's name in the endpoint paths.
+
+    Raises:
+        ComponentInputError: Bad input; the server did not start or refused the model file (the
+            message names the URL and the reason, e.g. the refused global); or an answer differs
+            from the offline prediction (the message names the protocol and the first such row).
+    """
+    if max_rows < 1:
+        raise ComponentInputError(f"max_rows {max_rows} is less than 1")
+    if model_target_column is not None and model_target_column != target_column:
+        raise ComponentInputError(
+            f"target_column {target_column!r} differs from the target the model was trained for, "
+            f"{model_target_column!r}"
+        )
+    test = read_parquet(test_path).to_pandas()
+    if test.empty:
+        raise ComponentInputError(f"the test dataset {test_path} has no rows")
+    features = _feature_frame(test, target_column, feature_columns, test_path).head(max_rows)
+    features = features.reset_index(drop=True)
+    model_file = find_model_file(model_dir)
+    with running_model_server(model_dir, model_name) as server:
+        offline = _offline_predictions(load_model_file(model_file), features, model_file)
+        timings = check_served_predictions(server, features, offline)
+    result = ServeCheckResult(
+        endpoint=server.url,
+        model_name=model_name,
+        model_file=model_file.name,
+        rows_checked=len(features),
+        feature_columns=[str(name) for name in features.columns],
+        timings=timings,
+    )
+    markdown = result.to_markdown()
+    print(markdown)
+    with contextlib.ExitStack() as stack:
+        metrics_file = stack.enter_context(atomic_file(metrics_path))
+        report_file = stack.enter_context(atomic_file(report_path))
+        metrics_file.write_text(json.dumps(result.metrics(), indent=2) + "\n", encoding="utf-8")
+        report_file.write_text(markdown, encoding="utf-8")
+    return result

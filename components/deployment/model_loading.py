@@ -1,0 +1,151 @@
+"""Find and load a model directory's one model file under the KServe sklearn runtime's rules.
+
+The stock runtime (``kserve-sklearnserver``) loads exactly one ``*.joblib``/``*.pkl``/``*.pickle``
+file from the model directory and unpickles it with a restricted allow-list: classes defined under
+sklearn, numpy, scipy, pandas and joblib, a few reconstruction helpers (numpy, copyreg, Cython)
+and a few builtin container and scalar types. Every other global, functions such as ``numpy.load``
+or ``os.system`` included, is refused before it is imported or called. This module applies the
+same rules, so a model that loads here loads there, and one that would run code on load does not.
+"""
+
+import pickle
+import threading
+from pathlib import Path
+from typing import Any
+
+import joblib.numpy_pickle
+
+from kfp_mlops.components.errors import ComponentInputError
+
+MODEL_EXTENSIONS = (".joblib", ".pkl", ".pickle")
+"""The model file suffixes the KServe sklearn runtime looks for."""
+
+ALLOWED_PACKAGES = ("sklearn", "numpy", "scipy", "pandas", "joblib")
+"""Top-level packages whose classes a model file may reference."""
+
+ALLOWED_RECONSTRUCTORS = frozenset(
+    {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy.core.multiarray", "_frombuffer"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "_frombuffer"),
+        ("numpy.random._pickle", "__bit_generator_ctor"),
+        ("numpy.random._pickle", "__generator_ctor"),
+        ("numpy.random._pickle", "__randomstate_ctor"),
+    }
+)
+"""Functions under the allowed packages that rebuild arrays, scalars and random generators."""
+
+ALLOWED_NAMES = {
+    "builtins": frozenset(
+        {
+            "bool",
+            "bytearray",
+            "bytes",
+            "complex",
+            "dict",
+            "float",
+            "frozenset",
+            "int",
+            "list",
+            "object",
+            "range",
+            "set",
+            "slice",
+            "str",
+            "tuple",
+        }
+    ),
+    "collections": frozenset({"Counter", "OrderedDict", "defaultdict", "deque"}),
+    "copyreg": frozenset({"__newobj__", "__newobj_ex__", "_reconstructor"}),
+    "_codecs": frozenset({"encode"}),
+}
+"""Single names allowed from modules that also hold dangerous callables (``builtins.eval``)."""
+
+_LOAD_LOCK = threading.Lock()
+
+
+def _is_cython_reconstructor(name: str) -> bool:
+    """Helpers Cython generates to rebuild extension-type instances (``__pyx_unpickle_*``)."""
+    return name == "newObj" or name.startswith("__pyx_unpickle_")
+
+
+class RestrictedUnpickler(joblib.numpy_pickle.NumpyUnpickler):
+    """joblib's unpickler, refusing every global outside the KServe sklearn runtime's allow-list.
+
+    ``find_class`` resolves every global a pickle names, the callables that ``__reduce__`` results
+    call included; joblib routes the nested pickles of object arrays through it as well. A refused
+    global is neither imported nor called.
+    """
+
+    def find_class(self, module: str, name: str) -> Any:
+        """Resolves ``module.name`` if the allow-list permits it; raises otherwise."""
+        if module.split(".", 1)[0] in ALLOWED_PACKAGES:
+            found = super().find_class(module, name)
+            if (
+                isinstance(found, type)
+                or (module, name) in ALLOWED_RECONSTRUCTORS
+                or _is_cython_reconstructor(name)
+            ):
+                return found
+        elif name in ALLOWED_NAMES.get(module, ()):
+            return super().find_class(module, name)
+        raise ComponentInputError(
+            f"model file {self.filename} refers to {module}.{name}, which the KServe sklearn "
+            "runtime refuses to load: only classes from sklearn, numpy, scipy, pandas and joblib "
+            "(and their reconstruction helpers) are allowed, no functions; rebuild the model "
+            "without it"
+        )
+
+
+def find_model_file(model_dir: str | Path) -> Path:
+    """The one ``*.joblib``/``*.pkl``/``*.pickle`` file directly inside ``model_dir``.
+
+    Raises:
+        ComponentInputError: ``model_dir`` is not a directory, or holds no model file or several.
+    """
+    folder = Path(model_dir)
+    if not folder.is_dir():
+        raise ComponentInputError(f"model directory {folder} does not exist or is not a directory")
+    found = sorted(
+        path for path in folder.iterdir() if path.is_file() and path.name.endswith(MODEL_EXTENSIONS)
+    )
+    if not found:
+        raise ComponentInputError(
+            f"model directory {folder} holds no model file ({', '.join(MODEL_EXTENSIONS)}); "
+            "the KServe sklearn runtime loads exactly one"
+        )
+    if len(found) > 1:
+        raise ComponentInputError(
+            f"model directory {folder} holds {len(found)} model files "
+            f"({', '.join(path.name for path in found)}); the KServe sklearn runtime loads "
+            "exactly one"
+        )
+    return found[0]
+
+
+def load_model_file(path: str | Path) -> Any:
+    """Unpickles the model file at ``path`` with :class:`RestrictedUnpickler`.
+
+    Raises:
+        ComponentInputError: The file names a global outside the allow-list, or is not a readable
+            joblib/pickle file, or needs a class that this environment lacks.
+    """
+    # joblib.load builds its unpickler from the module global and has no parameter to choose
+    # another, so the global is swapped for the duration of the load (under a lock, restored after).
+    with _LOAD_LOCK:
+        original = joblib.numpy_pickle.NumpyUnpickler
+        joblib.numpy_pickle.NumpyUnpickler = RestrictedUnpickler
+        try:
+            return joblib.load(path)
+        except (pickle.UnpicklingError, EOFError, ImportError, AttributeError) as error:
+            raise ComponentInputError(f"cannot load model file {path}: {error}") from error
+        finally:
+            joblib.numpy_pickle.NumpyUnpickler = original
+
+
+def load_model_dir(model_dir: str | Path) -> Any:
+    """Loads the one model file of ``model_dir`` as the KServe sklearn runtime does."""
+    return load_model_file(find_model_file(model_dir))

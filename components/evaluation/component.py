@@ -1,0 +1,126 @@
+"""Evaluation components: score a model on the test split, gate it, record a rejection."""
+
+from typing import Dict, List, NamedTuple
+
+from kfp import dsl
+from kfp.dsl import ClassificationMetrics, Dataset, Input, Markdown, Metrics, Model, Output
+
+from kfp_mlops.components.images import CPU_IMAGE
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def evaluate_classifier(
+    model: Input[Model],
+    test: Input[Dataset],
+    target_column: str,
+    metrics: Output[Metrics],
+    classification_metrics: Output[ClassificationMetrics],
+) -> NamedTuple(
+    "Outputs",
+    [
+        ("accuracy", float),
+        ("precision", float),
+        ("recall", float),
+        ("f1", float),
+        ("roc_auc", float),
+        ("log_loss", float),
+    ],
+):
+    """Scores a classifier on the test split: accuracy, precision, recall, F1, ROC AUC, log loss.
+
+    It also records the confusion matrix and, for a binary problem, the ROC curve.
+
+    In a binary problem the positive class is the second of the sorted classes (1 for 0/1 labels).
+    In a multiclass one, precision, recall and F1 are macro averages, ROC AUC is the macro
+    one-vs-rest average, and no ROC curve is drawn.
+
+    Args:
+        model: A Model directory from train_sklearn (one model.joblib).
+        test: The test rows (Parquet) with the model's feature columns and the target.
+        target_column: The label column.
+
+    Returns:
+        metrics: The six scalar metrics, the averaging used, test_rows and test_fingerprint.
+        classification_metrics: The confusion matrix and (binary) the ROC curve, at most 200 points.
+        accuracy: Share of test rows predicted right.
+        precision: Precision of the positive class (binary) or its macro average (multiclass).
+        recall: Recall of the positive class (binary) or its macro average (multiclass).
+        f1: F1 of the positive class (binary) or its macro average (multiclass).
+        roc_auc: Area under the ROC curve (multiclass: macro one-vs-rest).
+        log_loss: Cross-entropy of the predicted probabilities; lower is better.
+    """
+    from collections import namedtuple
+
+    from kfp_mlops.components.evaluation.metrics import SCALAR_METRICS, evaluate_to_files
+
+    evaluation = evaluate_to_files(
+        model.path, test.path, target_column, metrics.path, classification_metrics.path
+    )
+    for name, value in evaluation.result.scalars.items():
+        metrics.log_metric(name, value)
+    metrics.metadata.update(evaluation.lineage())
+    classification_metrics.log_confusion_matrix(
+        evaluation.categories, evaluation.result.confusion_matrix
+    )
+    curve = evaluation.result.roc_curve
+    if curve is not None:
+        classification_metrics.log_roc_curve(
+            curve.false_positive_rate, curve.true_positive_rate, curve.thresholds
+        )
+    outputs = namedtuple("Outputs", SCALAR_METRICS)
+    return outputs(**{name: evaluation.result.scalars[name] for name in SCALAR_METRICS})
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def metric_gate(
+    metrics: Input[Metrics],
+    decision: Output[Markdown],
+    thresholds: Dict[str, float] = {"accuracy": 0.90, "f1": 0.85},  # noqa: B006 (KFP default)
+) -> NamedTuple("Outputs", [("approved", bool), ("reasons", List[str])]):
+    """Approves a model only when every metric meets its threshold; records why either way.
+
+    A threshold is a minimum, except for lower-is-better metrics (log_loss), where it is a maximum;
+    equality passes. A threshold naming a metric the artifact lacks fails, and no thresholds at all
+    approve nothing. A threshold that is not a number fails the step.
+
+    Args:
+        metrics: A Metrics artifact (e.g. from evaluate_classifier); its numeric entries are the
+            metrics.
+        thresholds: Metric name to its minimum (maximum for log_loss).
+
+    Returns:
+        decision: Markdown with the decision and a table of metric, threshold, observed value,
+            margin and pass/fail. Metadata: approved, reasons.
+        approved: True only when at least one threshold is given and all pass.
+        reasons: One line per threshold, e.g. "accuracy 0.9561 >= 0.9000 (passed by 0.0561)".
+    """
+    from collections import namedtuple
+
+    from kfp_mlops.components.evaluation.gate import gate_to_markdown
+
+    result = gate_to_markdown(dict(metrics.metadata), decision.path, thresholds)
+    decision.metadata.update({"approved": result.approved, "reasons": result.reasons})
+    return namedtuple("Outputs", ["approved", "reasons"])(result.approved, result.reasons)
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def record_rejection(
+    metrics: Input[Metrics],
+    reasons: List[str],
+    rejection: Output[Markdown],
+) -> None:
+    """Records why the metric gate did not approve a model (the step a gate's Else branch runs).
+
+    Args:
+        metrics: The Metrics artifact the gate judged.
+        reasons: The gate's reasons (metric_gate's ``reasons`` output).
+
+    Returns:
+        rejection: Markdown listing the reasons and every metric. Metadata: approved (False),
+            reasons.
+    """
+    from kfp_mlops.components.evaluation.rejection import record_rejection_to_markdown
+
+    rejection.metadata.update(
+        record_rejection_to_markdown(dict(metrics.metadata), reasons, rejection.path)
+    )

@@ -1,0 +1,230 @@
+"""Classification metrics of a trained model on the test split, computed with sklearn.metrics.
+
+Conventions (they decide what a threshold on a metric means):
+
+- The model's classes are sorted (scikit-learn's ``classes_``). In a **binary** problem the positive
+  class is the second of them: ``1`` for 0/1 labels, ``"yes"`` for ``"no"``/``"yes"``. Precision,
+  recall and F1 are those of the positive class, ROC AUC and the ROC curve score its probability.
+- In a **multiclass** problem precision, recall and F1 are macro averages (every class counts the
+  same), and ROC AUC is the macro average of one-vs-rest AUCs. No ROC curve is recorded: one curve
+  would describe one arbitrary class, and the confusion matrix shows every class.
+- Log loss uses the predicted probabilities of every class (lower is better).
+
+Every class the model knows must appear in the test split (otherwise ROC AUC is undefined), and the
+test split may hold no label the model never saw.
+"""
+
+import dataclasses
+import json
+
+import numpy as np
+import pyarrow as pa
+from sklearn import metrics as skm
+
+from kfp_mlops.components.atomic import write_text
+from kfp_mlops.components.data.tables import fingerprint, read_parquet
+from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.training.features import feature_frame, target_values
+from kfp_mlops.components.training.model_io import load_sklearn_model
+
+MAX_ROC_POINTS = 200
+"""The most points of the ROC curve recorded (the KFP UI plots them; more add nothing visible)."""
+
+SCALAR_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
+"""The metrics evaluation reports, in the order of the component's outputs."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RocCurve:
+    """Points of a ROC curve, ordered by decreasing threshold."""
+
+    false_positive_rate: list[float]
+    true_positive_rate: list[float]
+    thresholds: list[float]
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassificationResult:
+    """The metrics of one set of predictions."""
+
+    scalars: dict[str, float]
+    classes: list[object]
+    confusion_matrix: list[list[int]]
+    roc_curve: RocCurve | None
+    averaging: str
+
+
+def thin_curve(curve: RocCurve, max_points: int = MAX_ROC_POINTS) -> RocCurve:
+    """At most ``max_points`` points spread evenly along the curve, keeping its two ends."""
+    count = len(curve.thresholds)
+    if count <= max_points:
+        return curve
+    keep = np.unique(np.linspace(0, count - 1, max_points).round().astype(int)).tolist()
+    return RocCurve(
+        [curve.false_positive_rate[i] for i in keep],
+        [curve.true_positive_rate[i] for i in keep],
+        [curve.thresholds[i] for i in keep],
+    )
+
+
+def _check_labels(y_true: np.ndarray, classes: np.ndarray) -> None:
+    present = set(np.unique(y_true).tolist())
+    known = set(classes.tolist())
+    unseen = sorted(present - known, key=str)
+    if unseen:
+        raise ComponentInputError(
+            f"the test split has label(s) the model never saw in training: {unseen}; "
+            f"the model's classes are {sorted(known, key=str)}"
+        )
+    absent = sorted(known - present, key=str)
+    if absent:
+        raise ComponentInputError(
+            f"the test split has no rows of class(es) {absent}: ROC AUC is undefined; "
+            "use a test split with every class (a stratified split gives one)"
+        )
+
+
+def classification_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, probabilities: np.ndarray, classes: np.ndarray
+) -> ClassificationResult:
+    """Accuracy, precision, recall, F1, ROC AUC, log loss, confusion matrix and ROC curve.
+
+    Args:
+        y_true: The true labels.
+        y_pred: The predicted labels.
+        probabilities: ``predict_proba`` output, one column per class in ``classes`` order.
+        classes: The model's classes, sorted; with two, the second is the positive class.
+
+    Raises:
+        ComponentInputError: A label outside ``classes``, or a class without test rows.
+    """
+    _check_labels(y_true, classes)
+    binary = len(classes) == 2
+    if binary:
+        positive = classes[1]
+        averaged = {"average": "binary", "pos_label": positive}
+        roc_auc = skm.roc_auc_score(y_true == positive, probabilities[:, 1])
+        fpr, tpr, thresholds = skm.roc_curve(y_true == positive, probabilities[:, 1])
+        # The first threshold is +inf ("predict nothing positive"); 1.0 reads the same for
+        # probabilities and keeps the value JSON-serializable.
+        curve = thin_curve(
+            RocCurve(fpr.tolist(), tpr.tolist(), np.minimum(thresholds, 1.0).tolist())
+        )
+        averaging = f"binary, positive class {classes.tolist()[1]!r}"
+    else:
+        averaged = {"average": "macro"}
+        roc_auc = skm.roc_auc_score(
+            y_true, probabilities, multi_class="ovr", average="macro", labels=classes
+        )
+        curve = None
+        averaging = "macro (one-vs-rest ROC AUC)"
+    scalars = {
+        "accuracy": skm.accuracy_score(y_true, y_pred),
+        "precision": skm.precision_score(y_true, y_pred, zero_division=0, **averaged),
+        "recall": skm.recall_score(y_true, y_pred, zero_division=0, **averaged),
+        "f1": skm.f1_score(y_true, y_pred, zero_division=0, **averaged),
+        "roc_auc": roc_auc,
+        "log_loss": skm.log_loss(y_true, probabilities, labels=classes),
+    }
+    matrix = skm.confusion_matrix(y_true, y_pred, labels=classes)
+    return ClassificationResult(
+        scalars={name: float(value) for name, value in scalars.items()},
+        classes=classes.tolist(),
+        confusion_matrix=matrix.tolist(),
+        roc_curve=curve,
+        averaging=averaging,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """The evaluation of a model on a test split, and the content of both metrics artifacts."""
+
+    result: ClassificationResult
+    test_rows: int
+    test_fingerprint: str
+
+    @property
+    def categories(self) -> list[str]:
+        """The class names as the confusion matrix shows them."""
+        return [str(value) for value in self.result.classes]
+
+    def lineage(self) -> dict[str, object]:
+        """What the metrics were computed on: the averaging used and the test set."""
+        return {
+            "averaging": self.result.averaging,
+            "test_rows": self.test_rows,
+            "test_fingerprint": self.test_fingerprint,
+        }
+
+    def metrics_content(self) -> dict[str, object]:
+        """The Metrics artifact: the scalar metrics, then :meth:`lineage`."""
+        return {**self.result.scalars, **self.lineage()}
+
+    def classification_content(self) -> dict[str, object]:
+        """The ClassificationMetrics artifact, laid out as KFP's logging methods do."""
+        content: dict[str, object] = {
+            "confusionMatrix": {
+                "annotationSpecs": [{"displayName": name} for name in self.categories],
+                "rows": [{"row": row} for row in self.result.confusion_matrix],
+            }
+        }
+        curve = self.result.roc_curve
+        if curve is not None:
+            content["confidenceMetrics"] = [
+                {"confidenceThreshold": threshold, "recall": tpr, "falsePositiveRate": fpr}
+                for fpr, tpr, threshold in zip(
+                    curve.false_positive_rate,
+                    curve.true_positive_rate,
+                    curve.thresholds,
+                    strict=True,
+                )
+            ]
+        return content
+
+
+def evaluate_model(model_dir: str, test_path: str, target_column: str) -> Evaluation:
+    """Scores the model in ``model_dir`` (a training step's Model artifact) on the test split."""
+    model = load_sklearn_model(model_dir)
+    table: pa.Table = read_parquet(test_path)
+    if target_column not in table.column_names:
+        raise ComponentInputError(
+            f"target column {target_column!r} not found in the test split; the columns are: "
+            f"{', '.join(table.column_names)}"
+        )
+    if table.num_rows == 0:
+        raise ComponentInputError(f"the test split {test_path} has no rows")
+    feature_columns = getattr(model, "feature_names_in_", None)
+    if feature_columns is None:
+        raise ComponentInputError(
+            f"the model in {model_dir} was not fitted on named columns, so the test split's "
+            "feature columns cannot be chosen; train it with train_sklearn"
+        )
+    frame = feature_frame(table, list(feature_columns), "test split")
+    y_true = target_values(table, target_column, "test split")
+    result = classification_metrics(
+        y_true, model.predict(frame), model.predict_proba(frame), model.classes_
+    )
+    return Evaluation(result, table.num_rows, fingerprint(table))
+
+
+def evaluate_to_files(
+    model_dir: str,
+    test_path: str,
+    target_column: str,
+    metrics_path: str,
+    classification_metrics_path: str,
+) -> Evaluation:
+    """Evaluates the model and writes both artifacts' content as JSON, atomically.
+
+    KFP keeps metrics in artifact metadata; the files hold the same content so that the artifacts
+    exist on storage (``kfp.local``'s cache treats a missing file as a cache miss) and can be read
+    without the metadata store.
+    """
+    evaluation = evaluate_model(model_dir, test_path, target_column)
+    write_text(metrics_path, json.dumps(evaluation.metrics_content(), indent=2) + "\n")
+    write_text(
+        classification_metrics_path,
+        json.dumps(evaluation.classification_content(), indent=2) + "\n",
+    )
+    return evaluation

@@ -1,0 +1,10 @@
+"""Registry components: log a training to MLflow and register its model.
+
+The logic lives in register.py; mlflow_registry.py holds the helpers other stages use to reach
+MLflow and to read or move a registered model's aliases.
+"""
+
+from kfp_mlops.components.lazy import component_loader
+
+__all__ = ["register_model"]
+__getattr__ = component_loader(__name__, __all__)

@@ -1,0 +1,73 @@
+"""Registry component: log a training to MLflow and register its model under an alias."""
+
+from typing import NamedTuple, Optional
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Metrics, Model
+
+from kfp_mlops.components.images import CPU_IMAGE
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def register_model(
+    model: Input[Model],
+    metrics: Input[Metrics],
+    train: Input[Dataset],
+    validation: Input[Dataset],
+    test: Input[Dataset],
+    tracking_uri: str,
+    registered_model_name: str,
+    experiment_name: str = "kfp-mlops",
+    alias: str = "challenger",
+    kfp_run_id: Optional[str] = None,
+    kfp_task_name: Optional[str] = None,
+) -> NamedTuple("Outputs", [("run_id", str), ("model_version", str), ("model_uri", str)]):
+    """Logs a training to MLflow and registers its model as a new version under an alias.
+
+    One MLflow run per call holds the params (estimator, hyperparameters, seed), the metrics, the
+    train/validation/test datasets with their fingerprints, and the model (skops format, pinned pip
+    requirements, signature and input example from the test rows). Credentials are not parameters:
+    MLflow reads MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN,
+    from the environment; attach them from a Kubernetes secret (kfp-kubernetes use_secret_as_env).
+
+    Args:
+        model: The trained scikit-learn model: a directory holding one model.joblib. Its metadata
+            gives estimator, hyperparameters, feature_columns and train_fingerprint.
+        metrics: The model's evaluation; every number in its metadata becomes a run metric.
+        train: The split the model was fitted on; its fingerprint must match the model's
+            train_fingerprint.
+        validation: The validation split, recorded with its fingerprint.
+        test: The test split, recorded with its fingerprint; its first rows are the input example.
+        tracking_uri: sqlite:///<folder>/mlflow.db (artifacts go to <folder>/mlartifacts) or the
+            http(s):// address of an MLflow tracking server.
+        registered_model_name: The registered model that gets the new version (created when
+            missing); no '/' or ':'.
+        experiment_name: The MLflow experiment of the run (created when missing).
+        alias: Set on the new version and moved from any older one (letters, digits, _ and -).
+        kfp_run_id: The KFP run, tagged on the run and version; pass
+            dsl.PIPELINE_JOB_ID_PLACEHOLDER.
+        kfp_task_name: The KFP task, tagged on the run and version; pass
+            dsl.PIPELINE_TASK_NAME_PLACEHOLDER.
+
+    Returns:
+        run_id: The MLflow run that logged the training.
+        model_version: The new version number of the registered model, e.g. "2".
+        model_uri: models:/<registered_model_name>/<model_version>, loadable with mlflow.pyfunc.
+    """
+    from kfp_mlops.components.registry.register import DatasetPart, register_training
+
+    return register_training(
+        model_dir=model.path,
+        model_metadata=model.metadata,
+        metrics_metadata=metrics.metadata,
+        datasets={
+            name: DatasetPart(path=part.path, uri=part.uri, metadata=part.metadata)
+            for name, part in (("train", train), ("validation", validation), ("test", test))
+        },
+        tracking_uri=tracking_uri,
+        registered_model_name=registered_model_name,
+        experiment_name=experiment_name,
+        alias=alias,
+        kfp_run_id=kfp_run_id,
+        kfp_task_name=kfp_task_name,
+    )

@@ -1,0 +1,78 @@
+"""Saving and loading the scikit-learn Model artifact: a directory holding exactly one model file.
+
+The KServe sklearn runtime loads the one ``.joblib``/``.pkl``/``.pickle`` file it finds in the model
+directory and refuses a directory with several, so that is the layout every stage keeps to.
+"""
+
+import os
+import pickle
+from pathlib import Path
+
+import joblib
+from sklearn.pipeline import Pipeline
+
+from kfp_mlops.components.atomic import atomic_directory
+from kfp_mlops.components.errors import ComponentInputError
+
+MODEL_FILE = "model.joblib"
+"""The file name training writes inside the Model artifact's directory."""
+
+MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
+"""The suffixes the KServe sklearn runtime takes for a model file."""
+
+
+def save_sklearn_model(model: Pipeline, model_dir: str | os.PathLike[str]) -> Path:
+    """Writes ``model`` as the only file of ``model_dir``, replacing the folder atomically."""
+    with atomic_directory(model_dir) as folder:
+        joblib.dump(model, folder / MODEL_FILE)
+    return Path(model_dir) / MODEL_FILE
+
+
+def model_file(model_dir: str | os.PathLike[str]) -> Path:
+    """The one model file in ``model_dir``.
+
+    Raises:
+        ComponentInputError: The directory is missing, is a file, or holds no model file or several.
+    """
+    folder = Path(model_dir)
+    if not folder.exists():
+        raise ComponentInputError(f"model directory not found: {folder}")
+    if not folder.is_dir():
+        raise ComponentInputError(
+            f"model path {folder} is a file; a Model artifact is a directory holding one "
+            f"{MODEL_FILE}"
+        )
+    found = sorted(
+        path for path in folder.iterdir() if path.is_file() and path.suffix in MODEL_SUFFIXES
+    )
+    if not found:
+        raise ComponentInputError(
+            f"model directory {folder} holds no model file ({', '.join(MODEL_SUFFIXES)})"
+        )
+    if len(found) > 1:
+        raise ComponentInputError(
+            f"model directory {folder} holds {len(found)} model files "
+            f"({', '.join(path.name for path in found)}); the sklearn runtime needs exactly one"
+        )
+    return found[0]
+
+
+def load_sklearn_model(model_dir: str | os.PathLike[str]) -> Pipeline:
+    """Loads the model in ``model_dir``; it must have ``predict`` and ``predict_proba``.
+
+    Raises:
+        ComponentInputError: See :func:`model_file`; or the file is not a readable pickle, or does
+            not hold a classifier.
+    """
+    path = model_file(model_dir)
+    try:
+        model = joblib.load(path)
+    # The exceptions the pickle module documents for a damaged or foreign file.
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError) as error:
+        raise ComponentInputError(f"cannot load {path} as a joblib model: {error}") from error
+    if not (hasattr(model, "predict") and hasattr(model, "predict_proba")):
+        raise ComponentInputError(
+            f"{path} holds a {type(model).__name__}, not a classifier with predict and "
+            "predict_proba"
+        )
+    return model

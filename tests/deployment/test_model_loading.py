@@ -1,0 +1,133 @@
+"""The model directory rules and restricted unpickling of the KServe sklearn runtime."""
+
+import os
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from kfp_mlops.components.data.tables import read_parquet
+from kfp_mlops.components.deployment.model_loading import (
+    find_model_file,
+    load_model_dir,
+    load_model_file,
+)
+from kfp_mlops.components.errors import ComponentInputError
+
+
+class WritesSentinel:
+    """Unpickling it runs ``os.system`` (which would create the sentinel file)."""
+
+    def __init__(self, sentinel) -> None:
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.sentinel}",))
+
+
+class NumpyLoadGadget:
+    """Unpickling it calls ``numpy.load``, a function under an allowed package."""
+
+    def __init__(self, target) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return (np.load, (self.target, None, True))
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+def test_model_loads_and_predicts_as_joblib_does(breast_cancer_model, breast_cancer_splits):
+    folder, metadata = breast_cancer_model
+    test = read_parquet(breast_cancer_splits["test"]).to_pandas()[metadata["feature_columns"]]
+
+    restricted = load_model_dir(folder)
+
+    assert isinstance(restricted, Pipeline)
+    expected = joblib.load(folder / "model.joblib").predict(test)
+    np.testing.assert_array_equal(restricted.predict(test), expected)
+    np.testing.assert_array_equal(restricted.predict(test.to_numpy()), expected)
+
+
+@pytest.mark.parametrize("suffix", [".joblib", ".pkl", ".pickle"])
+def test_any_runtime_suffix_is_the_model_file(tmp_path, suffix):
+    joblib.dump(StandardScaler(), tmp_path / f"estimator{suffix}")
+    (tmp_path / "README.md").write_text("not a model")
+
+    assert find_model_file(tmp_path) == tmp_path / f"estimator{suffix}"
+
+
+def test_directory_without_model_file_is_refused(tmp_path):
+    (tmp_path / "model.txt").write_text("not a model")
+
+    with pytest.raises(ComponentInputError, match=r"holds no model file \(\.joblib, \.pkl"):
+        load_model_dir(tmp_path)
+
+
+def test_directory_with_two_model_files_is_refused_naming_both(tmp_path):
+    joblib.dump(StandardScaler(), tmp_path / "model.joblib")
+    joblib.dump(StandardScaler(), tmp_path / "old.pkl")
+
+    with pytest.raises(
+        ComponentInputError, match=r"holds 2 model files \(model\.joblib, old\.pkl\)"
+    ):
+        load_model_dir(tmp_path)
+
+
+def test_missing_directory_is_refused(tmp_path):
+    with pytest.raises(ComponentInputError, match="does not exist or is not a directory"):
+        load_model_dir(tmp_path / "absent")
+
+
+def test_function_transformer_is_refused_naming_the_function(tmp_path):
+    joblib.dump(Pipeline([("log", FunctionTransformer(np.log1p))]), tmp_path / "model.joblib")
+
+    with pytest.raises(ComponentInputError, match=r"refers to numpy\.log1p, which the KServe"):
+        load_model_dir(tmp_path)
+
+
+def test_os_system_payload_is_refused_and_never_runs(tmp_path):
+    sentinel = tmp_path / "pwned"
+    joblib.dump(WritesSentinel(sentinel), tmp_path / "model.joblib")
+
+    with pytest.raises(ComponentInputError, match=r"refers to posix\.system"):
+        load_model_dir(tmp_path)
+    assert not sentinel.exists()
+
+
+def test_payload_inside_an_object_array_is_refused(tmp_path):
+    sentinel = tmp_path / "pwned"
+    nested = {"weights": np.array([WritesSentinel(sentinel)], dtype=object)}
+    joblib.dump(nested, tmp_path / "model.joblib")
+
+    with pytest.raises(ComponentInputError, match=r"refers to posix\.system"):
+        load_model_dir(tmp_path)
+    assert not sentinel.exists()
+
+
+def test_function_under_an_allowed_package_is_refused(tmp_path):
+    sentinel = tmp_path / "pwned"
+    stage_two = tmp_path / "stage_two.npy"
+    np.save(stage_two, np.array([WritesSentinel(sentinel)], dtype=object), allow_pickle=True)
+    joblib.dump(NumpyLoadGadget(str(stage_two)), tmp_path / "model.joblib")
+
+    with pytest.raises(ComponentInputError, match=r"refers to numpy\.load"):
+        load_model_dir(tmp_path)
+    assert not sentinel.exists()
+
+
+def test_file_that_is_not_a_pickle_is_refused(tmp_path):
+    (tmp_path / "model.joblib").write_text("hello, I am not a pickle")
+
+    with pytest.raises(ComponentInputError, match=r"cannot load model file .*model\.joblib"):
+        load_model_file(tmp_path / "model.joblib")
+
+
+def test_loading_restores_joblibs_own_unpickler(tmp_path):
+    original = joblib.numpy_pickle.NumpyUnpickler
+    joblib.dump(WritesSentinel(tmp_path / "pwned"), tmp_path / "model.joblib")
+
+    with pytest.raises(ComponentInputError):
+        load_model_dir(tmp_path)
+    assert joblib.numpy_pickle.NumpyUnpickler is original

@@ -1,0 +1,110 @@
+"""tabular-classification end to end on this machine, through the command users run."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CLI = str(Path(sys.executable).parent / "kfp-mlops")
+
+
+def run_cli(run_dir: Path, *params: str) -> tuple[int, dict]:
+    """Runs ``kfp-mlops run tabular-classification --json``; returns its exit status and summary."""
+    command = [CLI, "run", "tabular-classification", "--json", "--run-dir", str(run_dir)]
+    for param in params:
+        command += ["--param", param]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert finished.stdout.strip(), finished.stderr[-3000:]
+    return finished.returncode, json.loads(finished.stdout)
+
+
+def statuses(summary: dict) -> dict[str, str]:
+    return {step["name"]: step["status"] for step in summary["steps"]}
+
+
+def registered_versions(run_dir: Path) -> int:
+    database = run_dir / "mlflow.db"
+    if not database.exists():
+        return 0
+    with sqlite3.connect(database) as connection:
+        tables = {row[0] for row in connection.execute("select name from sqlite_master")}
+        if "model_versions" not in tables:
+            return 0
+        return connection.execute("select count(*) from model_versions").fetchone()[0]
+
+
+def test_breast_cancer_is_approved_registered_and_served(breast_cancer_csv: Path, tmp_path: Path):
+    code, summary = run_cli(tmp_path, f"data_uri={breast_cancer_csv}", "target_column=target")
+
+    assert code == 0, summary["error"]
+    assert summary["status"] == "succeeded"
+    assert summary["metrics"]["accuracy"] >= 0.90
+    assert summary["gate"]["approved"] is True
+    assert any("accuracy" in reason for reason in summary["gate"]["reasons"])
+    assert statuses(summary) == {
+        "ingest-dataset": "succeeded",
+        "validate-dataset": "succeeded",
+        "split-dataset": "succeeded",
+        "train-sklearn": "succeeded",
+        "evaluate-classifier": "succeeded",
+        "metric-gate": "succeeded",
+        "register-model": "succeeded",
+        "serve-check": "succeeded",
+        "record-rejection": "skipped",
+    }
+    assert all(step["seconds"] > 0 for step in summary["steps"] if step["status"] == "succeeded")
+    assert summary["registry"]["model_version"] == "1"
+    assert registered_versions(tmp_path) == 1
+    assert summary["serving"]["endpoint"].startswith("http://127.0.0.1:")
+    assert summary["serving"]["rows_checked"] > 0
+
+
+def test_unreachable_threshold_takes_the_else_branch(breast_cancer_csv: Path, tmp_path: Path):
+    code, summary = run_cli(
+        tmp_path,
+        f"data_uri={breast_cancer_csv}",
+        "target_column=target",
+        'thresholds={"accuracy": 0.999}',
+    )
+
+    assert code == 3
+    assert summary["status"] == "succeeded"
+    assert summary["gate"]["approved"] is False
+    (reason,) = summary["gate"]["reasons"]
+    assert "accuracy" in reason and "0.999" in reason and "failed by" in reason
+    steps = statuses(summary)
+    assert steps["record-rejection"] == "succeeded"
+    assert steps["register-model"] == steps["serve-check"] == "skipped"
+    assert summary["registry"] is None and summary["serving"] is None
+    assert registered_versions(tmp_path) == 0
+
+
+@pytest.mark.parametrize(
+    ("make_input", "message"),
+    [
+        (lambda folder: folder / "absent.csv", "input file not found"),
+        (lambda folder: _write(folder / "no_target.csv", "a,b\n1,2\n3,4\n"), "'target'"),
+    ],
+    ids=["missing-file", "no-target-column"],
+)
+def test_bad_input_fails_with_one_line_reason(tmp_path: Path, make_input, message: str):
+    data = make_input(tmp_path)
+    code, summary = run_cli(tmp_path / "run", f"data_uri={data}", "target_column=target")
+
+    assert code == 1
+    assert summary["status"] == "failed"
+    assert message in summary["error"]
+    assert "\n" not in summary["error"]
+    failed = [step for step in summary["steps"] if step["status"] == "failed"]
+    assert len(failed) == 1
+    assert statuses(summary)["register-model"] == "skipped"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

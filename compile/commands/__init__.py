@@ -1,0 +1,1 @@
+"""One module per ``kfp-mlops`` command; ``compile/cli.py`` gathers them."""

@@ -1,0 +1,78 @@
+"""``kfp-mlops run``."""
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_FAILED = 1
+EXIT_REJECTED = 3
+"""``run`` exits 0 when the run succeeds, 1 when it fails, 3 when it succeeds but the gate rejects
+the model (so CI can tell a broken run from a model that is not good enough); click uses 2 for usage
+errors."""
+
+
+def _progress(step: object) -> None:
+    seconds = "" if step.seconds is None else f" {step.seconds:.1f} s"
+    click.echo(f"  {step.status:<9} {step.name}{seconds}", err=True)
+
+
+@click.command("run")
+@click.argument("name")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A pipeline parameter; numbers and booleans are parsed, dicts and lists as JSON.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run folder (default: runs/NAME-TIMESTAMP): logs, outputs, the MLflow database.",
+)
+@click.option("--cache", is_flag=True, help="Reuse outputs of identical earlier tasks.")
+def run_command(
+    name: str, params: tuple[str, ...], as_json: bool, run_dir: Path | None, cache: bool
+) -> None:
+    """Runs pipeline NAME on this machine with kfp.local, then prints what happened.
+
+    Without an mlflow_tracking_uri parameter, MLflow writes to a SQLite database in the run folder.
+    """
+    from kfp_mlops.compile import catalog, local_run, parameters, summary
+
+    pipelines = catalog.pipelines()
+    if name not in pipelines:
+        raise click.BadParameter(
+            f"unknown pipeline {name!r}; choose one of: {', '.join(pipelines)}", param_hint="NAME"
+        )
+    pipeline = pipelines[name]
+    try:
+        arguments = parameters.parse_arguments(pipeline, params)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--param") from error
+    folder = (run_dir or local_run.default_run_dir(name)).resolve()
+    if "mlflow_tracking_uri" in parameters.parameter_types(pipeline):
+        arguments.setdefault("mlflow_tracking_uri", f"sqlite:///{folder / 'mlflow.db'}")
+    missing = [key for key in parameters.required_parameters(pipeline) if key not in arguments]
+    if missing:
+        raise click.BadParameter(
+            f"pipeline {name!r} needs {', '.join(f'{key}=...' for key in missing)}",
+            param_hint="--param",
+        )
+    if not as_json:
+        click.echo(f"Running {name} in {folder}", err=True)
+    result = summary.summarize(
+        local_run.run_locally(pipeline, arguments, folder, _progress, enable_caching=cache)
+    )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(summary.render(result))
+    if result["status"] != "succeeded":
+        sys.exit(EXIT_FAILED)
+    if result["gate"] is not None and not result["gate"]["approved"]:
+        sys.exit(EXIT_REJECTED)

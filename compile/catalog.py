@@ -4,7 +4,7 @@ import importlib
 
 from kfp.dsl import base_component, graph_component
 
-STAGES = ("data", "training", "evaluation", "registry", "deployment")
+STAGES = ("data", "training", "tuning", "evaluation", "registry", "deployment", "monitoring")
 
 
 def components() -> dict[str, base_component.BaseComponent]:

@@ -10,6 +10,7 @@ from kfp import compiler
 from kfp_mlops.compile import catalog
 from kfp_mlops.components import images
 from kfp_mlops.components.atomic import write_text
+from kfp_mlops.pipelines import placement
 
 _DEFAULT_COMMENT = re.compile(r"^(#\s+\w+: (?:dict|list) \[Default: )(.*)(\])$", flags=re.M)
 
@@ -45,18 +46,38 @@ def compile_to_text(component: object, settings: images.ImageSettings) -> str:
         return images.retarget(text, settings)
 
 
+def single_document(compiled_yaml: str) -> str:
+    """The pipeline spec alone: the compiled YAML less its kfp-kubernetes platform document.
+
+    Vertex AI reads a pipeline file as one YAML document (aiplatform refuses the second one with
+    "expected a single document"), and Kubernetes settings (node selectors, tolerations, secrets,
+    volumes) do not apply there.
+    """
+    return compiled_yaml.split("\n---\n", 1)[0].rstrip("\n") + "\n"
+
+
 def compile_all(
-    out_dir: Path, settings: images.ImageSettings = images.DEFAULT_SETTINGS
+    out_dir: Path,
+    settings: images.ImageSettings = images.DEFAULT_SETTINGS,
+    options: placement.BuildOptions | None = None,
 ) -> list[Path]:
     """Writes ``out_dir/pipelines/NAME.yaml`` and ``out_dir/components/NAME.yaml`` for everything.
 
-    The output is byte-identical from one run to the next for the same code and settings.
+    ``options`` (a GPU profile, run-time placement parameters, the Kubeflow or Vertex AI target)
+    choose the pipeline variants (see :mod:`kfp_mlops.pipelines.placement`); components compile
+    the same for every target. The output is byte-identical from one run to the next for the same
+    code, settings and options.
     """
+    options = options or placement.BuildOptions()
     written = []
-    targets = [("pipelines", catalog.pipelines()), ("components", catalog.components())]
+    pipelines = {name: placement.build(item, options) for name, item in catalog.pipelines().items()}
+    targets = [("pipelines", pipelines), ("components", catalog.components())]
     for kind, items in targets:
         for name, component in items.items():
             path = out_dir / kind / f"{name}.yaml"
-            write_text(path, compile_to_text(component, settings))
+            text = compile_to_text(component, settings)
+            if options.target == "vertex":
+                text = single_document(text)
+            write_text(path, text)
             written.append(path)
     return written

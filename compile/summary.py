@@ -32,6 +32,30 @@ def _first_with(parameters: dict[str, dict], key: str) -> dict | None:
     return next((values for values in parameters.values() if key in values), None)
 
 
+def _monitoring(parameters: dict[str, dict]) -> dict[str, object] | None:
+    """What the monitoring steps found: drift, the champion's quality, the retraining decision."""
+    drift = _first_with(parameters, "drift_detected")
+    quality = _first_with(parameters, "degraded")
+    decision = _first_with(parameters, "retrain")
+    if drift is None and quality is None:
+        return None
+    return {
+        "drift_detected": None if drift is None else bool(drift["drift_detected"]),
+        "drifted_features": [] if drift is None else list(drift.get("drifted_features", [])),
+        "quality_degraded": None if quality is None else bool(quality["degraded"]),
+        "retrain": None if decision is None else bool(decision["retrain"]),
+        "reasons": list((decision or drift or quality).get("reasons", [])),
+    }
+
+
+def _tuning(parameters: dict[str, dict]) -> dict[str, object] | None:
+    """What a tuning study found: the best trial, its score and hyperparameters."""
+    found = _first_with(parameters, "best_hyperparameters")
+    if found is None:
+        return None
+    return {key: found[key] for key in ("best_trial", "best_score", "best_hyperparameters")}
+
+
 def summarize(run: LocalRun) -> dict[str, object]:
     """The run as one JSON-ready dict: status, error, steps, metrics, gate, registry, serving."""
     parameters = _parameters(run.outputs)
@@ -63,6 +87,8 @@ def summarize(run: LocalRun) -> dict[str, object]:
             else {key: registry_values[key] for key in _REGISTRY_KEYS if key in registry_values}
         ),
         "serving": serving_values,
+        "monitoring": _monitoring(parameters),
+        "tuning": _tuning(parameters),
     }
 
 
@@ -91,6 +117,20 @@ def render(summary: dict[str, object]) -> str:
     if summary["metrics"]:
         lines += ["", "Metrics"]
         lines += [f"  {name:<10} {value:.4f}" for name, value in sorted(summary["metrics"].items())]
+    tuning = summary.get("tuning")
+    if tuning:
+        best = f"best trial {tuning['best_trial']}, score {tuning['best_score']:.4f}"
+        lines += ["", f"Tuning: {best}"]
+        lines += [f"  {k}: {_value(v)}" for k, v in sorted(tuning["best_hyperparameters"].items())]
+    monitoring = summary.get("monitoring")
+    if monitoring:
+        drifted = ", ".join(monitoring["drifted_features"]) or "none"
+        lines += ["", f"Monitoring: drifted features: {drifted}"]
+        if monitoring["quality_degraded"] is not None:
+            lines.append(f"  quality degraded: {'yes' if monitoring['quality_degraded'] else 'no'}")
+        if monitoring["retrain"] is not None:
+            lines.append(f"  retrain: {'yes' if monitoring['retrain'] else 'no'}")
+        lines += [f"  {reason}" for reason in monitoring["reasons"]]
     gate = summary["gate"]
     if gate is not None:
         decision = "APPROVED" if gate["approved"] else "REJECTED"

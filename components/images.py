@@ -17,7 +17,10 @@ DEFAULT_REGISTRY = "ghcr.io/kfp-mlops"
 CPU_REPOSITORY = "kfp-mlops"
 """Every CPU component: data, scikit-learn training, evaluation, registry, deployment."""
 
-REPOSITORIES = (CPU_REPOSITORY,)
+GPU_REPOSITORY = "kfp-mlops-gpu"
+"""PyTorch training (train_pytorch): the same package on a CUDA base (containers/Dockerfile.gpu)."""
+
+REPOSITORIES = (CPU_REPOSITORY, GPU_REPOSITORY)
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -70,13 +73,19 @@ class ImageSettings:
 
 DEFAULT_SETTINGS = ImageSettings()
 CPU_IMAGE = DEFAULT_SETTINGS.reference(CPU_REPOSITORY)
+GPU_IMAGE = DEFAULT_SETTINGS.reference(GPU_REPOSITORY)
 
 
 def retarget(compiled_yaml: str, settings: ImageSettings) -> str:
-    """Rewrites the default image references in a compiled pipeline or component YAML."""
+    """Rewrites the default image references in a compiled pipeline or component YAML.
+
+    Container images (``image:``) and the images of Vertex AI CustomJob worker pools
+    (``image_uri:``) are rewritten.
+    """
     for repository in REPOSITORIES:
         default = DEFAULT_SETTINGS.reference(repository)
-        compiled_yaml = compiled_yaml.replace(
-            f"image: {default}\n", f"image: {settings.reference(repository)}\n"
-        )
+        for key in ("image", "image_uri"):
+            compiled_yaml = compiled_yaml.replace(
+                f"{key}: {default}\n", f"{key}: {settings.reference(repository)}\n"
+            )
     return compiled_yaml

@@ -1,7 +1,13 @@
 """Pipelines composed from kfp-mlops components, by the name they compile to."""
 
+from kfp_mlops.pipelines.image_classification import image_classification
+from kfp_mlops.pipelines.retrain_on_drift import retrain_on_drift
 from kfp_mlops.pipelines.tabular_classification import tabular_classification
 
-PIPELINES = {"tabular-classification": tabular_classification}
+PIPELINES = {
+    "image-classification": image_classification,
+    "retrain-on-drift": retrain_on_drift,
+    "tabular-classification": tabular_classification,
+}
 
-__all__ = ["PIPELINES", "tabular_classification"]
+__all__ = ["PIPELINES", "image_classification", "retrain_on_drift", "tabular_classification"]

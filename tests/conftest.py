@@ -1,5 +1,7 @@
 """Fixtures shared by every stage's tests: real data written the way users give it to us."""
 
+import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -32,3 +34,19 @@ def breast_cancer_splits(tmp_path_factory: pytest.TempPathFactory, breast_cancer
     paths = {name: str(folder / f"{name}.parquet") for name in ("train", "validation", "test")}
     split_to_parquet(str(folder / "dataset.parquet"), paths, "target")
     return paths
+
+
+@pytest.fixture
+def local_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """kfp.local with the SubprocessRunner in this environment; returns the pipeline root.
+
+    The runner starts ``python3`` from PATH, so this environment's interpreter goes first on it.
+    """
+    from kfp import local
+
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    root = tmp_path / "pipeline_root"
+    local.init(
+        runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True
+    )
+    return root

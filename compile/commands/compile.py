@@ -1,17 +1,29 @@
 """``kfp-mlops compile``."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from kfp_mlops.components import images
+from kfp_mlops.compile.commands.image_options import image_options, image_settings
+
+if TYPE_CHECKING:
+    from kfp_mlops.pipelines import placement
 
 
-def _image_settings(registry: str, tag: str) -> images.ImageSettings:
+def _build_options(
+    gpu_profile: str | None, gpu_parameters: bool, target: str
+) -> "placement.BuildOptions":
+    from kfp_mlops.pipelines import hardware, placement
+
     try:
-        return images.ImageSettings(registry=registry, tag=tag)
+        profile = None if gpu_profile is None else hardware.load_profile(gpu_profile)
     except ValueError as error:
-        raise click.BadParameter(str(error)) from error
+        raise click.BadParameter(str(error), param_hint="--gpu") from error
+    try:
+        return placement.BuildOptions(gpu=profile, gpu_parameters=gpu_parameters, target=target)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
 
 
 @click.command("compile")
@@ -23,22 +35,44 @@ def _image_settings(registry: str, tag: str) -> images.ImageSettings:
     show_default=True,
     help="Folder that receives pipelines/NAME.yaml and components/NAME.yaml.",
 )
+@image_options
 @click.option(
-    "--image-registry",
-    default=images.DEFAULT_REGISTRY,
-    show_default=True,
-    help="Registry and namespace of the component images.",
+    "--gpu",
+    "gpu_profile",
+    metavar="PROFILE",
+    default=None,
+    help="Run the GPU-capable training steps on this hardware profile: nvidia-gpu, nvidia-t4, "
+    "nvidia-l4, nvidia-a100, nvidia-a100x4, or a JSON/YAML file of HardwareProfile fields. "
+    "tabular-classification then trains the PyTorch MLP.",
 )
 @click.option(
-    "--image-tag",
-    default=images.PACKAGE_VERSION,
-    show_default=True,
-    help="Tag of the component images (never 'latest').",
+    "--gpu-parameters",
+    is_flag=True,
+    help="Make the GPU placement run-time pipeline parameters (gpu_accelerator_type, "
+    "gpu_accelerator_count, gpu_node_selector, gpu_tolerations), defaulting to --gpu's values.",
 )
-def compile_command(out_dir: Path, image_registry: str, image_tag: str) -> None:
+@click.option(
+    "--target",
+    type=click.Choice(["kubeflow", "vertex"]),
+    default="kubeflow",
+    show_default=True,
+    help="kubeflow: Kubeflow Pipelines on Kubernetes (GPU placement through kfp-kubernetes). "
+    "vertex: Vertex AI Pipelines (GPU training as a Vertex CustomJob; one YAML document, no "
+    "Kubernetes settings).",
+)
+def compile_command(
+    out_dir: Path,
+    image_registry: str,
+    image_tag: str,
+    image_digests: tuple[str, ...],
+    gpu_profile: str | None,
+    gpu_parameters: bool,
+    target: str,
+) -> None:
     """Compiles every pipeline and component to YAML."""
     from kfp_mlops.compile.compiler import compile_all
 
-    settings = _image_settings(image_registry, image_tag)
-    for path in compile_all(out_dir, settings):
+    settings = image_settings(image_registry, image_tag, image_digests)
+    options = _build_options(gpu_profile, gpu_parameters, target)
+    for path in compile_all(out_dir, settings, options):
         click.echo(str(path))

@@ -5,11 +5,17 @@ process, as the stock sklearn runtime would serve it. The test rows, without the
 every request form users send (:data:`.protocols.PROTOCOLS`), one row per request and then all rows
 in one request, and every answer must equal the predictions of the same model file computed here,
 offline, on a DataFrame of the same rows.
+
+When the Model carries an ONNX export (training writes one), the same rows also go through it in
+ONNX Runtime: its labels must equal the sklearn model's on at least ``onnx_min_agreement`` of the
+rows. The export computes in float32, so a row within rounding of a tree's split threshold may
+take the other branch; the share that agrees and the largest probability difference are reported.
 """
 
 import contextlib
 import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +26,43 @@ from kfp_mlops.components.atomic import atomic_file
 from kfp_mlops.components.data.tables import read_parquet
 from kfp_mlops.components.deployment.local_server import LocalModelServer, running_model_server
 from kfp_mlops.components.deployment.model_loading import find_model_file, load_model_file
+from kfp_mlops.components.deployment.onnx_model import OnnxClassifier
 from kfp_mlops.components.deployment.protocols import PROTOCOLS, InferenceClient, Protocol
 from kfp_mlops.components.errors import ComponentInputError
 
 FLOAT_TOLERANCE = 1e-9
 """Relative difference allowed between served and offline float predictions (JSON round trip)."""
+
+ONNX_MIN_AGREEMENT = 0.99
+"""Default share of test rows on which the ONNX export must predict the sklearn model's label."""
+
+
+@dataclasses.dataclass(frozen=True)
+class OnnxComparison:
+    """How the ONNX export's predictions compare with the sklearn model's on the test rows.
+
+    ``agreement`` is None when the Model has no ONNX export; ``reason`` then says why.
+    """
+
+    agreement: float | None
+    max_probability_difference: float | None
+    disagreeing_rows: list[int]
+    reason: str
+
+    def to_markdown(self) -> list[str]:
+        """The report's ONNX section."""
+        lines = ["", "## ONNX export", ""]
+        if self.agreement is None:
+            return [*lines, f"Not checked: {self.reason}", ""]
+        lines.append(
+            f"ONNX Runtime (float32) predicts the sklearn model's label on {self.agreement:.2%} "
+            f"of the rows; the largest class-probability difference is "
+            f"{self.max_probability_difference:.2e}."
+        )
+        if self.disagreeing_rows:
+            shown = ", ".join(str(row) for row in self.disagreeing_rows[:10])
+            lines.append(f"Rows where the labels differ: {shown}.")
+        return [*lines, ""]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +93,7 @@ class ServeCheckResult:
     rows_checked: int
     feature_columns: list[str]
     timings: list[ProtocolTiming]
+    onnx: OnnxComparison
 
     def timing(self, protocol_name: str) -> ProtocolTiming:
         """The timings of the protocol named ``protocol_name``."""
@@ -67,6 +106,9 @@ class ServeCheckResult:
             values[f"{timing.key}_latency_ms_p50"] = round(timing.percentile(50), 3)
             values[f"{timing.key}_latency_ms_p95"] = round(timing.percentile(95), 3)
             values[f"{timing.key}_batch_latency_ms"] = round(timing.batch_ms, 3)
+        if self.onnx.agreement is not None:
+            values["onnx_label_agreement"] = round(self.onnx.agreement, 6)
+            values["onnx_max_probability_difference"] = float(self.onnx.max_probability_difference)
         return values
 
     def to_markdown(self) -> str:
@@ -75,7 +117,13 @@ class ServeCheckResult:
             "# Serve check passed",
             "",
             f"Model `{self.model_name}` ({self.model_file}) loaded in the KServe model server "
-            f"at {self.endpoint}, as the stock sklearn runtime loads it. {self.rows_checked} test "
+            f"at {self.endpoint}, "
+            + (
+                "as ONNX Runtime runs a PyTorch Model's ONNX export. "
+                if self.model_file.endswith(".onnx")
+                else "as the stock sklearn runtime loads it. "
+            )
+            + f"{self.rows_checked} test "
             f"rows ({len(self.feature_columns)} feature columns, no target) were sent in each "
             "request form, one row per request and then all rows in one request; every answer "
             "equals the model file's offline predictions.",
@@ -94,7 +142,7 @@ class ServeCheckResult:
             "",
             "Latencies are round trips measured by the client over one kept-alive loopback "
             "connection: sending, the server's work, reading the answer.",
-            "",
+            *self.onnx.to_markdown(),
         ]
         return "\n".join(lines)
 
@@ -211,6 +259,40 @@ def _offline_predictions(model: Any, features: pd.DataFrame, model_file: Path) -
         ) from error
 
 
+def compare_onnx(
+    model_dir: str,
+    model: Any,
+    features: pd.DataFrame,
+    onnx_metadata: Mapping[str, object] | None,
+    min_agreement: float,
+) -> OnnxComparison:
+    """Runs the ONNX export on ``features`` and compares it with the sklearn ``model``.
+
+    Raises:
+        ComponentInputError: The labels agree on fewer than ``min_agreement`` of the rows (the
+            message names the share and the first rows that differ).
+    """
+    if onnx_metadata is None:
+        return OnnxComparison(None, None, [], "the Model's metadata has no 'onnx' entry")
+    if not onnx_metadata.get("exported"):
+        reason = str(onnx_metadata.get("reason", "training recorded no reason"))
+        return OnnxComparison(None, None, [], f"the Model has no ONNX export ({reason})")
+    labels, probabilities = OnnxClassifier(model_dir, {"onnx": onnx_metadata}).run(features)
+    expected = np.asarray(model.predict(features))
+    same = labels.astype(expected.dtype) == expected
+    differing = [int(row) for row in np.flatnonzero(~same)]
+    difference = float(np.abs(probabilities - model.predict_proba(features)).max())
+    comparison = OnnxComparison(float(same.mean()), difference, differing, "")
+    if comparison.agreement < min_agreement:
+        rows = ", ".join(str(row) for row in differing[:5])
+        raise ComponentInputError(
+            f"serve-check: the ONNX export predicts the sklearn model's label on only "
+            f"{comparison.agreement:.2%} of {len(features)} test rows (onnx_min_agreement "
+            f"{min_agreement:.2%}); first differing rows: {rows}"
+        )
+    return comparison
+
+
 def run_serve_check(
     model_dir: str,
     test_path: str,
@@ -221,6 +303,8 @@ def run_serve_check(
     model_target_column: str | None = None,
     max_rows: int = 200,
     model_name: str = "model",
+    onnx_metadata: Mapping[str, object] | None = None,
+    onnx_min_agreement: float = ONNX_MIN_AGREEMENT,
 ) -> ServeCheckResult:
     """Serves ``model_dir`` with the KServe model server and checks its answers on the test rows.
 
@@ -236,12 +320,19 @@ def run_serve_check(
             metadata); when given it must equal ``target_column``.
         max_rows: How many test rows (the first ones) to send.
         model_name: The model's name in the endpoint paths.
+        onnx_metadata: The Model's ``onnx`` metadata; when it describes an export, the export is
+            compared with the sklearn model on the same rows.
+        onnx_min_agreement: The share of rows (0-1) on which the export's label must equal the
+            sklearn model's.
 
     Raises:
         ComponentInputError: Bad input; the server did not start or refused the model file (the
             message names the URL and the reason, e.g. the refused global); or an answer differs
-            from the offline prediction (the message names the protocol and the first such row).
+            from the offline prediction (the message names the protocol and the first such row);
+            or the ONNX export disagrees with the sklearn model on too many rows.
     """
+    if not 0.0 <= onnx_min_agreement <= 1.0:
+        raise ComponentInputError(f"onnx_min_agreement {onnx_min_agreement} is not between 0 and 1")
     if max_rows < 1:
         raise ComponentInputError(f"max_rows {max_rows} is less than 1")
     if model_target_column is not None and model_target_column != target_column:
@@ -255,8 +346,11 @@ def run_serve_check(
     features = _feature_frame(test, target_column, feature_columns, test_path).head(max_rows)
     features = features.reset_index(drop=True)
     model_file = find_model_file(model_dir)
+    # The server loads the model file first: a file it refuses fails here naming its URL.
     with running_model_server(model_dir, model_name) as server:
-        offline = _offline_predictions(load_model_file(model_file), features, model_file)
+        model = load_model_file(model_file)
+        offline = _offline_predictions(model, features, model_file)
+        onnx = compare_onnx(model_dir, model, features, onnx_metadata, onnx_min_agreement)
         timings = check_served_predictions(server, features, offline)
     result = ServeCheckResult(
         endpoint=server.url,
@@ -265,6 +359,7 @@ def run_serve_check(
         rows_checked=len(features),
         feature_columns=[str(name) for name in features.columns],
         timings=timings,
+        onnx=onnx,
     )
     markdown = result.to_markdown()
     print(markdown)

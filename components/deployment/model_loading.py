@@ -6,6 +6,10 @@ sklearn, numpy, scipy, pandas and joblib, a few reconstruction helpers (numpy, c
 and a few builtin container and scalar types. Every other global, functions such as ``numpy.load``
 or ``os.system`` included, is refused before it is imported or called. This module applies the
 same rules, so a model that loads here loads there, and one that would run code on load does not.
+
+A PyTorch Model directory (``train_pytorch``, recognized by its manifest) is the exception: its
+model file is the ONNX export (``model/1/model.onnx``, what KServe's Triton runtime serves), loaded
+with ONNX Runtime behind the same ``predict``/``predict_proba`` (``training.torch_artifact``).
 """
 
 import pickle
@@ -16,6 +20,7 @@ from typing import Any
 import joblib.numpy_pickle
 
 from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.training import torch_artifact
 
 MODEL_EXTENSIONS = (".joblib", ".pkl", ".pickle")
 """The model file suffixes the KServe sklearn runtime looks for."""
@@ -103,12 +108,16 @@ class RestrictedUnpickler(joblib.numpy_pickle.NumpyUnpickler):
 def find_model_file(model_dir: str | Path) -> Path:
     """The one ``*.joblib``/``*.pkl``/``*.pickle`` file directly inside ``model_dir``.
 
+    For a PyTorch Model directory: its ONNX export.
+
     Raises:
         ComponentInputError: ``model_dir`` is not a directory, or holds no model file or several.
     """
     folder = Path(model_dir)
     if not folder.is_dir():
         raise ComponentInputError(f"model directory {folder} does not exist or is not a directory")
+    if torch_artifact.is_torch_model_dir(folder):
+        return folder / torch_artifact.ONNX_FILE
     found = sorted(
         path for path in folder.iterdir() if path.is_file() and path.name.endswith(MODEL_EXTENSIONS)
     )
@@ -129,10 +138,15 @@ def find_model_file(model_dir: str | Path) -> Path:
 def load_model_file(path: str | Path) -> Any:
     """Unpickles the model file at ``path`` with :class:`RestrictedUnpickler`.
 
+    The ONNX export of a PyTorch Model directory is loaded with ONNX Runtime instead.
+
     Raises:
         ComponentInputError: The file names a global outside the allow-list, or is not a readable
             joblib/pickle file, or needs a class that this environment lacks.
     """
+    torch_dir = torch_artifact.torch_model_dir_of(path)
+    if torch_dir is not None:
+        return torch_artifact.load_onnx_classifier(torch_dir)
     # joblib.load builds its unpickler from the module global and has no parameter to choose
     # another, so the global is swapped for the duration of the load (under a lock, restored after).
     with _LOAD_LOCK:

@@ -35,7 +35,8 @@ def evaluate_classifier(
     one-vs-rest average, and no ROC curve is drawn.
 
     Args:
-        model: A Model directory from train_sklearn (one model.joblib).
+        model: A Model directory from train_sklearn (one model.joblib) or train_pytorch (scored
+            through its ONNX export, what its KServe runtime serves).
         test: The test rows (Parquet) with the model's feature columns and the target.
         target_column: The label column.
 
@@ -124,3 +125,73 @@ def record_rejection(
     rejection.metadata.update(
         record_rejection_to_markdown(dict(metrics.metadata), reasons, rejection.path)
     )
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def champion_challenger_gate(
+    metrics: Input[Metrics],
+    tracking_uri: str,
+    registered_model_name: str,
+    decision: Output[Markdown],
+    thresholds: Dict[str, float] = {"accuracy": 0.90, "f1": 0.85},  # noqa: B006 (KFP default)
+    champion_alias: str = "champion",
+    relative_margin: float = 0.05,
+    min_improvement: float = 0.0,
+) -> NamedTuple(
+    "Outputs",
+    [("approved", bool), ("reasons", List[str]), ("champion_version", str)],
+):
+    """Approves a challenger that meets the thresholds and holds up against the production model.
+
+    The champion is the version of registered_model_name holding champion_alias in MLflow, with
+    the metrics its registration run logged. The challenger must meet every absolute threshold
+    (a minimum; a maximum for log_loss) and, on each thresholded metric, fall no more than
+    relative_margin below the champion, or, when min_improvement is above 0, beat it by at least
+    that much. With no champion yet the thresholds alone decide and the report says so. It fails
+    closed: a champion lacking a gated metric, or no thresholds, approves nothing; MLflow
+    credentials come from the environment (MLFLOW_TRACKING_USERNAME/PASSWORD or TOKEN).
+
+    Args:
+        metrics: The challenger's Metrics artifact (e.g. from evaluate_classifier).
+        tracking_uri: sqlite:///<folder>/mlflow.db or an MLflow server's http(s):// address.
+        registered_model_name: The registered model whose champion is compared with.
+        thresholds: Metric name to its minimum (maximum for log_loss); also the metrics compared
+            with the champion.
+        champion_alias: The alias marking the production version.
+        relative_margin: How far (a share, 0-1) the challenger may fall below the champion on
+            each gated metric; 0.05 means 5 %.
+        min_improvement: When above 0, the challenger must instead beat the champion by at least
+            this much (in the metric's units) on each gated metric.
+
+    Returns:
+        decision: Markdown: the verdict, the threshold table, the comparison table (champion,
+            challenger, the value to reach) naming the rule, and every reason. Metadata:
+            approved, reasons, champion_version.
+        approved: True only when every threshold passes and every comparison holds.
+        reasons: One line per threshold and per comparison, e.g. "roc_auc 0.9219 is 6.35% worse
+            than champion version 1's 0.9844: outside the 5.00% margin (must be >= 0.9352)".
+        champion_version: The champion's version number, "" when there is none.
+    """
+    from collections import namedtuple
+
+    from kfp_mlops.components.evaluation.champion import champion_gate_to_markdown
+
+    result = champion_gate_to_markdown(
+        dict(metrics.metadata),
+        decision.path,
+        thresholds,
+        tracking_uri,
+        registered_model_name,
+        champion_alias,
+        relative_margin,
+        min_improvement,
+    )
+    decision.metadata.update(
+        {
+            "approved": result.approved,
+            "reasons": result.reasons,
+            "champion_version": result.champion_version,
+        }
+    )
+    outputs = namedtuple("Outputs", ["approved", "reasons", "champion_version"])
+    return outputs(result.approved, result.reasons, result.champion_version)

@@ -25,7 +25,7 @@ from kfp_mlops.components.atomic import write_text
 from kfp_mlops.components.data.tables import fingerprint, read_parquet
 from kfp_mlops.components.errors import ComponentInputError
 from kfp_mlops.components.training.features import feature_frame, target_values
-from kfp_mlops.components.training.model_io import load_sklearn_model
+from kfp_mlops.components.training.model_io import load_classifier
 
 MAX_ROC_POINTS = 200
 """The most points of the ROC curve recorded (the KFP UI plots them; more add nothing visible)."""
@@ -185,7 +185,7 @@ class Evaluation:
 
 def evaluate_model(model_dir: str, test_path: str, target_column: str) -> Evaluation:
     """Scores the model in ``model_dir`` (a training step's Model artifact) on the test split."""
-    model = load_sklearn_model(model_dir)
+    model = load_classifier(model_dir)
     table: pa.Table = read_parquet(test_path)
     if target_column not in table.column_names:
         raise ComponentInputError(

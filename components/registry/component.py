@@ -1,9 +1,9 @@
-"""Registry component: log a training to MLflow and register its model under an alias."""
+"""Registry components: log a training to MLflow and register its model; promote a champion."""
 
 from typing import NamedTuple, Optional
 
 from kfp import dsl
-from kfp.dsl import Dataset, Input, Metrics, Model
+from kfp.dsl import Artifact, Dataset, Input, Metrics, Model
 
 from kfp_mlops.components.images import CPU_IMAGE
 
@@ -71,3 +71,58 @@ def register_model(
         kfp_run_id=kfp_run_id,
         kfp_task_name=kfp_task_name,
     )
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def promote_champion(
+    tracking_uri: str,
+    registered_model_name: str,
+    model_version: str,
+    compared_champion: Optional[str] = None,
+    champion_alias: str = "champion",
+    previous_alias: str = "previous",
+    inference_service: Optional[Input[Artifact]] = None,
+) -> NamedTuple("Outputs", [("champion_version", str), ("previous_version", str)]):
+    """Makes a registered version the champion; the champion it replaces becomes the previous one.
+
+    Run it after the model passed the gate, the serve-check and, on a cluster, the deployment.
+    The new champion records the version it replaced (tag kfp_mlops.previous_champion) and, given
+    the deployment's artifact, its InferenceService (kserve.* tags), so that
+    `kfp-mlops rollback NAME` restores the previous champion in one command. If the champion
+    changed since the gate compared the challenger with it, nothing moves and the step fails.
+
+    Args:
+        tracking_uri: sqlite:///<folder>/mlflow.db or an MLflow server's http(s):// address.
+        registered_model_name: The registered model.
+        model_version: The version to promote (register_model's model_version).
+        compared_champion: The champion version the gate compared with (the gate's
+            champion_version, "" when there was none); unset skips the check.
+        champion_alias: The alias of the production version.
+        previous_alias: The alias given to the version it replaces.
+        inference_service: The deployment's artifact (deploy_inference_service), recorded on
+            the version.
+
+    Returns:
+        champion_version: The version now holding the champion alias.
+        previous_version: The version now holding the previous alias, "" when there was no
+            champion before.
+    """
+    from collections import namedtuple
+
+    from kfp_mlops.components.registry.promotion import promote
+
+    promotion = promote(
+        tracking_uri,
+        registered_model_name,
+        model_version,
+        champion_alias=champion_alias,
+        previous_alias=previous_alias,
+        compared_champion=compared_champion,
+        deployment=None if inference_service is None else dict(inference_service.metadata),
+    )
+    moved = f"{registered_model_name}: version {promotion.champion_version} is {champion_alias!r}"
+    if promotion.previous_version:
+        moved += f", version {promotion.previous_version} is {previous_alias!r}"
+    print(moved)
+    outputs = namedtuple("Outputs", ["champion_version", "previous_version"])
+    return outputs(promotion.champion_version, promotion.previous_version or "")

@@ -37,6 +37,8 @@ from kfp_mlops.components.registry.mlflow_registry import (
     set_alias_with,
     sqlite_database,
 )
+from kfp_mlops.components.registry.pytorch_model import log_pytorch_model
+from kfp_mlops.components.training import torch_artifact
 
 MODEL_FILE = "model.joblib"
 MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
@@ -264,11 +266,13 @@ def register_training(
     datasets as inputs (digest: the first 32 hex digits of their fingerprint; tags: the whole
     fingerprint, URI and rows), tags ``dataset.<part>.fingerprint`` and ``kfp.run_id``/
     ``kfp.task_name``, and the model (skops format, signature and input example from a few test
-    rows, the Model artifact's metadata as MLmodel metadata). The new version carries the same tags.
+    rows, the Model artifact's metadata as MLmodel metadata; a PyTorch Model as its ONNX export, see
+    pytorch_model.py). The new version carries the same tags.
     A failure after the run started marks it FAILED.
 
     Args:
-        model_dir: The Model artifact's directory, holding ``model.joblib``.
+        model_dir: The Model artifact's directory, holding ``model.joblib`` (or train_pytorch's
+            layout).
         model_metadata: The Model artifact's metadata (estimator, hyperparameters, feature_columns,
             train_fingerprint...).
         metrics_metadata: The Metrics artifact's metadata; its numbers become run metrics.
@@ -302,8 +306,10 @@ def register_training(
             f"the model was trained on data with fingerprint {trained_on} but the train dataset "
             f"given has {fingerprints['train']}: pass the train split the model was fitted on"
         )
-    model = load_model_directory(model_dir)
-    trusted_types = skops_trusted_types(model)
+    # A PyTorch Model (train_pytorch) is logged as its ONNX export; see pytorch_model.py.
+    pytorch = torch_artifact.is_torch_model_dir(model_dir)
+    model = None if pytorch else load_model_directory(model_dir)
+    trusted_types = None if pytorch else skops_trusted_types(model)
     example = input_example(datasets["test"].path, list(model_metadata["feature_columns"]))
 
     tags = {f"dataset.{name}.fingerprint": value for name, value in fingerprints.items()}
@@ -319,16 +325,19 @@ def register_training(
         mlflow.log_metrics(metrics)
         mlflow.set_tags(tags)
         _log_datasets(datasets, fingerprints)
-        logged = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
-            skops_trusted_types=trusted_types,
-            pip_requirements=pip_requirements(),
-            signature=infer_signature(example, model.predict(example)),
-            input_example=example,
-            metadata=dict(model_metadata),
-        )
+        if pytorch:
+            logged = log_pytorch_model(model_dir, example, model_metadata)
+        else:
+            logged = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+                skops_trusted_types=trusted_types,
+                pip_requirements=pip_requirements(),
+                signature=infer_signature(example, model.predict(example)),
+                input_example=example,
+                metadata=dict(model_metadata),
+            )
         registered = mlflow.register_model(logged.model_uri, registered_model_name, tags=tags)
         model_version = str(registered.version)
         set_alias_with(client, registered_model_name, alias, model_version)

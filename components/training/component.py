@@ -5,7 +5,7 @@ from typing import Dict, Optional
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Model, Output
 
-from kfp_mlops.components.images import CPU_IMAGE
+from kfp_mlops.components.images import CPU_IMAGE, GPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -37,10 +37,12 @@ def train_sklearn(
 
     Returns:
         model: A directory holding exactly one model.joblib: an sklearn Pipeline taking a DataFrame
-            with the feature columns or a 2-D array in feature_columns order. Metadata: framework,
-            estimator, hyperparameters, feature_columns, excluded_columns, target_column, classes,
-            train_fingerprint, train_rows, sklearn_version, and validation_accuracy and
-            validation_rows when validation is given.
+            with the feature columns or a 2-D array in feature_columns order; and onnx/, the same
+            model exported with skl2onnx as a Triton repository (onnx/model/1/model.onnx, one
+            input per feature column). Metadata: framework, estimator, hyperparameters,
+            feature_columns, excluded_columns, target_column, classes, train_fingerprint,
+            train_rows, sklearn_version, onnx (the export's layout, or why there is none), and
+            validation_accuracy and validation_rows when validation is given.
     """
     from kfp_mlops.components.training.train import train_to_directory
 
@@ -53,5 +55,95 @@ def train_sklearn(
             hyperparameters,
             seed,
             None if validation is None else validation.path,
+        )
+    )
+
+
+@dsl.component(base_image=GPU_IMAGE, install_kfp_package=False)
+def train_pytorch(
+    train: Input[Dataset],
+    validation: Input[Dataset],
+    target_column: str,
+    model: Output[Model],
+    architecture: str = "mlp",
+    hyperparameters: Optional[Dict] = None,
+    max_epochs: int = 100,
+    batch_size: int = 64,
+    learning_rate: float = 0.001,
+    weight_decay: float = 0.0001,
+    patience: int = 10,
+    checkpoint_every: int = 5,
+    checkpoint_uri: Optional[str] = None,
+    mixed_precision: str = "auto",
+    seed: int = 42,
+) -> None:
+    """Trains a PyTorch classifier (MLP or CNN) on CPU or GPUs; exports TorchScript and ONNX.
+
+    The numeric and boolean columns of the splits are read with pyarrow straight into tensors. The
+    step trains on CUDA when a GPU is visible (data-parallel over all visible GPUs with DDP under
+    torchrun when there are several; bf16 or fp16 autocast) and on the CPU otherwise, stops early
+    when the validation loss has not improved for ``patience`` epochs, and logs one line per epoch
+    (train loss, validation loss and accuracy, samples per second). Every ``checkpoint_every``
+    epochs it writes a checkpoint; run again with the same inputs, it resumes from the newest one
+    and logs from which epoch.
+
+    Args:
+        train: The training rows (Parquet); numeric and boolean columns but the target are the
+            features (NaN or null is a missing value, filled with the train split's median).
+        validation: The validation rows (Parquet), for early stopping.
+        target_column: The label column.
+        architecture: ``mlp`` (tabular rows) or ``cnn`` (images stored one pixel per column,
+            e.g. the 64 columns of scikit-learn's 8x8 digits).
+        hyperparameters: The architecture's hyperparameters; mlp: ``hidden_sizes`` ([128, 64]),
+            ``dropout`` (0.1); cnn: ``image_shape`` ([channels, height, width]; default a square
+            single-channel image), ``channels`` ([16, 32]), ``hidden_size`` (64), ``dropout``
+            (0.25). An unknown name fails the step with the closest valid names.
+        max_epochs: The most epochs to train.
+        batch_size: Rows per optimizer step, over all GPUs together.
+        learning_rate: AdamW's learning rate.
+        weight_decay: AdamW's decoupled weight decay.
+        patience: Epochs without a better validation loss before training stops (the best epoch's
+            weights are kept).
+        checkpoint_every: Write a checkpoint every this many epochs.
+        checkpoint_uri: Where checkpoints go: a folder or a URI pyarrow opens (s3://, gs://).
+            Unset or empty: inside the Model artifact's folder, which a retried task finds again
+            only where that folder outlives the task (Vertex AI's /gcs mount); kfp.local and
+            Kubeflow Pipelines on MinIO/S3 give a rerun a fresh folder, so set it there.
+        mixed_precision: ``auto`` (bf16 on GPUs that support it, fp16 on older ones, none on the
+            CPU), ``bf16``, ``fp16`` or ``off``.
+        seed: Seed of the initial weights, the shuffles and dropout.
+
+    Returns:
+        model: A model repository for KServe's Triton runtime (kserve-tritonserver, modelFormat
+            onnx): Triton models ``model`` (ONNX, model/1/model.onnx) and ``model_torchscript``
+            (TorchScript, model_torchscript/1/model.pt), both taking FP32 [batch, features] and
+            answering class probabilities; plus state_dict.pt and kfp_mlops_model.json (the
+            manifest). Metadata: framework (pytorch), architecture, estimator
+            (pytorch_<architecture>), hyperparameters, training, feature_columns,
+            excluded_columns, target_column, classes, train_fingerprint, train_rows,
+            validation_rows, validation_accuracy, validation_loss, best_epoch, epochs_trained,
+            stopped_early, resumed_from_epoch, device, processes, precision, samples_per_second,
+            checkpoint_location, torch_version.
+    """
+    from kfp_mlops.components.training.torch_train import (
+        TrainingSettings,
+        train_pytorch_to_directory,
+    )
+
+    settings = TrainingSettings(
+        architecture=architecture,
+        hyperparameters=dict(hyperparameters or {}),
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        patience=patience,
+        checkpoint_every=checkpoint_every,
+        mixed_precision=mixed_precision,
+        seed=seed,
+    )
+    model.metadata.update(
+        train_pytorch_to_directory(
+            train.path, validation.path, model.path, target_column, settings, checkpoint_uri
         )
     )

@@ -7,12 +7,14 @@ directory and refuses a directory with several, so that is the layout every stag
 import os
 import pickle
 from pathlib import Path
+from typing import Any
 
 import joblib
 from sklearn.pipeline import Pipeline
 
 from kfp_mlops.components.atomic import atomic_directory
 from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.training import torch_artifact
 
 MODEL_FILE = "model.joblib"
 """The file name training writes inside the Model artifact's directory."""
@@ -76,3 +78,19 @@ def load_sklearn_model(model_dir: str | os.PathLike[str]) -> Pipeline:
             "predict_proba"
         )
     return model
+
+
+def load_classifier(model_dir: str | os.PathLike[str]) -> Any:
+    """The classifier in a Model directory, whichever framework trained it.
+
+    A PyTorch Model (``train_pytorch``; its manifest names ``framework: pytorch``) is loaded as its
+    ONNX export behind the same ``predict``, ``predict_proba``, ``classes_`` and
+    ``feature_names_in_`` as an sklearn Pipeline; any other directory as the sklearn model.
+
+    Raises:
+        ComponentInputError: See :func:`load_sklearn_model` and
+            :func:`.torch_artifact.load_onnx_classifier`.
+    """
+    if torch_artifact.is_torch_model_dir(model_dir):
+        return torch_artifact.load_onnx_classifier(model_dir)
+    return load_sklearn_model(model_dir)

@@ -1,10 +1,12 @@
 """Fit a preprocessing + classifier pipeline on the train split and save it as a Model artifact."""
 
+import joblib
 import numpy as np
 import sklearn
 from sklearn.metrics import accuracy_score
 from sklearn.pipeline import Pipeline
 
+from kfp_mlops.components.atomic import atomic_directory
 from kfp_mlops.components.data.tables import fingerprint, read_parquet
 from kfp_mlops.components.errors import ComponentInputError
 from kfp_mlops.components.training.features import (
@@ -13,7 +15,8 @@ from kfp_mlops.components.training.features import (
     preprocessor,
     target_values,
 )
-from kfp_mlops.components.training.model_io import save_sklearn_model
+from kfp_mlops.components.training.model_io import MODEL_FILE
+from kfp_mlops.components.training.onnx_export import export_onnx
 from kfp_mlops.components.training.sklearn_estimators import (
     make_estimator,
     resolved_hyperparameters,
@@ -32,7 +35,9 @@ def train_to_directory(
     """Fits the model on the train split, writes ``model_dir/model.joblib``, returns its metadata.
 
     The preprocessing (imputation, scaling, one-hot encoding) is fitted on the train split only;
-    the validation split, when given, is only scored.
+    the validation split, when given, is only scored. The same model is also exported to ONNX as
+    a Triton model repository in ``model_dir/onnx`` (see :mod:`.onnx_export`); ``model.joblib``
+    stays the directory's only model file, as the KServe sklearn runtime requires.
 
     Args:
         train_path: Parquet file of the training rows.
@@ -46,8 +51,10 @@ def train_to_directory(
     Returns:
         The Model artifact metadata: framework, estimator, hyperparameters (every constructor
         argument as fitted), feature_columns, excluded_columns, target_column, classes,
-        train_fingerprint, train_rows, sklearn_version, and validation_accuracy and
-        validation_rows when a validation split is given.
+        train_fingerprint, train_rows, sklearn_version, onnx (exported, and the export's
+        repository, model name, path, inputs and outputs; or exported False and the reason, e.g.
+        float class labels), and validation_accuracy and validation_rows when a validation split
+        is given.
 
     Raises:
         ComponentInputError: Bad estimator or hyperparameters, a missing target or feature column,
@@ -92,5 +99,12 @@ def train_to_directory(
         expected = target_values(validation, target_column, "validation split")
         metadata["validation_accuracy"] = float(accuracy_score(expected, predicted))
         metadata["validation_rows"] = validation.num_rows
-    save_sklearn_model(model, model_dir)
+    with atomic_directory(model_dir) as folder:
+        joblib.dump(model, folder / MODEL_FILE)
+        try:
+            metadata["onnx"] = export_onnx(model, layout, folder).metadata()
+        except ComponentInputError as error:
+            # The joblib model is the contract; a model ONNX cannot carry still trains, and
+            # deploying it in the ONNX format is refused with this reason.
+            metadata["onnx"] = {"exported": False, "reason": str(error)}
     return metadata

@@ -34,7 +34,8 @@ def test_components_load_with_kfp(compiled_dir: Path):
         component = components.load_component_from_file(str(path))
         assert component.name == path.stem.replace("_", "-")
         assert component.description, f"{path.name} has no description"
-        assert component.component_spec.implementation.container.image == images.CPU_IMAGE
+        expected = images.GPU_IMAGE if path.stem == "train_pytorch" else images.CPU_IMAGE
+        assert component.component_spec.implementation.container.image == expected
 
 
 def test_tabular_pipeline_gates_registration_and_serving_on_approval(compiled_dir: Path):
@@ -44,13 +45,16 @@ def test_tabular_pipeline_gates_registration_and_serving_on_approval(compiled_di
     assert tasks["serve-check"][0] == approved_group
     rejected_group, _ = tasks["record-rejection"]
     assert rejected_group != approved_group
-    channel = "pipelinechannel--metric-gate-approved"
+    channel = "pipelinechannel--champion-challenger-gate-approved"
     for group in (approved_group, rejected_group):
         # The If/Else pair sits in one branches group that receives the gate's output.
         branches = tasks[group][0]
         assert tasks[group][1].inputs.parameters[channel].component_input_parameter == channel
         source = tasks[branches][1].inputs.parameters[channel].task_output_parameter
-        assert (source.producer_task, source.output_parameter_key) == ("metric-gate", "approved")
+        assert (source.producer_task, source.output_parameter_key) == (
+            "champion-challenger-gate",
+            "approved",
+        )
     approved = tasks[approved_group][1].trigger_policy.condition
     rejected = tasks[rejected_group][1].trigger_policy.condition
     assert approved == f"inputs.parameter_values['{channel}'] == true"
@@ -60,7 +64,14 @@ def test_tabular_pipeline_gates_registration_and_serving_on_approval(compiled_di
 def test_side_effect_steps_are_never_cached(compiled_dir: Path):
     spec, _ = load_specs(compiled_dir / "pipelines" / "tabular-classification.yaml")
     tasks = all_tasks(spec)
-    for name in ("register-model", "serve-check"):
+    for name in (
+        "champion-challenger-gate",
+        "register-model",
+        "serve-check",
+        "deploy-inference-service",
+        "promote-champion",
+        "promote-champion-2",
+    ):
         assert not tasks[name][1].caching_options.enable_cache, name
 
 
@@ -79,4 +90,5 @@ def test_image_override_reaches_every_executor(tmp_path: Path):
     for path in tmp_path.rglob("*.yaml"):
         named = re.findall(r"^\s+image: (\S+)$", path.read_text(), flags=re.M)
         assert named, path.name
-        assert set(named) == {"registry.example.com/team/kfp-mlops:7.1.0"}, path.name
+        expected = {f"registry.example.com/team/{name}:7.1.0" for name in images.REPOSITORIES}
+        assert set(named) <= expected, path.name

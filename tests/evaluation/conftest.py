@@ -1,8 +1,6 @@
 """Evaluation fixtures: models trained by our own training step on the breast-cancer splits."""
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -32,22 +30,6 @@ def stump_model(tmp_path_factory: pytest.TempPathFactory, breast_cancer_splits) 
         breast_cancer_splits["train"], str(model_dir), "target", "decision_tree", {"max_depth": 1}
     )
     return model_dir
-
-
-@pytest.fixture
-def local_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """kfp.local with the SubprocessRunner in this environment; returns the pipeline root.
-
-    The runner starts ``python3`` from PATH, so this environment's interpreter goes first on it.
-    """
-    from kfp import local
-
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    root = tmp_path / "pipeline_root"
-    local.init(
-        runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True
-    )
-    return root
 
 
 def tasks_run(root: Path) -> dict[str, dict]:

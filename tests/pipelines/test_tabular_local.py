@@ -1,30 +1,17 @@
 """tabular-classification end to end on this machine, through the command users run."""
 
-import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.cli_runs import run_pipeline, step_statuses
 
 pytestmark = pytest.mark.slow
-
-CLI = str(Path(sys.executable).parent / "kfp-mlops")
 
 
 def run_cli(run_dir: Path, *params: str) -> tuple[int, dict]:
     """Runs ``kfp-mlops run tabular-classification --json``; returns its exit status and summary."""
-    command = [CLI, "run", "tabular-classification", "--json", "--run-dir", str(run_dir)]
-    for param in params:
-        command += ["--param", param]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    assert finished.stdout.strip(), finished.stderr[-3000:]
-    return finished.returncode, json.loads(finished.stdout)
-
-
-def statuses(summary: dict) -> dict[str, str]:
-    return {step["name"]: step["status"] for step in summary["steps"]}
+    return run_pipeline("tabular-classification", run_dir, params)
 
 
 def registered_versions(run_dir: Path) -> int:
@@ -46,15 +33,22 @@ def test_breast_cancer_is_approved_registered_and_served(breast_cancer_csv: Path
     assert summary["metrics"]["accuracy"] >= 0.90
     assert summary["gate"]["approved"] is True
     assert any("accuracy" in reason for reason in summary["gate"]["reasons"])
-    assert statuses(summary) == {
+    assert step_statuses(summary) == {
         "ingest-dataset": "succeeded",
         "validate-dataset": "succeeded",
         "split-dataset": "succeeded",
+        "given-hyperparameters": "succeeded",
+        "create-study": "skipped",
+        "run-trials": "skipped",
+        "summarize-study": "skipped",
         "train-sklearn": "succeeded",
         "evaluate-classifier": "succeeded",
-        "metric-gate": "succeeded",
+        "champion-challenger-gate": "succeeded",
         "register-model": "succeeded",
         "serve-check": "succeeded",
+        "deploy-inference-service": "skipped",
+        "promote-champion": "skipped",
+        "promote-champion-2": "succeeded",
         "record-rejection": "skipped",
     }
     assert all(step["seconds"] > 0 for step in summary["steps"] if step["status"] == "succeeded")
@@ -75,9 +69,10 @@ def test_unreachable_threshold_takes_the_else_branch(breast_cancer_csv: Path, tm
     assert code == 3
     assert summary["status"] == "succeeded"
     assert summary["gate"]["approved"] is False
-    (reason,) = summary["gate"]["reasons"]
+    reason, no_champion = summary["gate"]["reasons"]
     assert "accuracy" in reason and "0.999" in reason and "failed by" in reason
-    steps = statuses(summary)
+    assert no_champion.startswith("no champion:")
+    steps = step_statuses(summary)
     assert steps["record-rejection"] == "succeeded"
     assert steps["register-model"] == steps["serve-check"] == "skipped"
     assert summary["registry"] is None and summary["serving"] is None
@@ -102,7 +97,7 @@ def test_bad_input_fails_with_one_line_reason(tmp_path: Path, make_input, messag
     assert "\n" not in summary["error"]
     failed = [step for step in summary["steps"] if step["status"] == "failed"]
     assert len(failed) == 1
-    assert statuses(summary)["register-model"] == "skipped"
+    assert step_statuses(summary)["register-model"] == "skipped"
 
 
 def _write(path: Path, text: str) -> Path:

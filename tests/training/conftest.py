@@ -2,8 +2,6 @@
 
 import datetime
 import json
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -47,22 +45,6 @@ def mixed_splits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     write_parquet(mixed_table(300, seed=1), paths["train"])
     write_parquet(mixed_table(100, seed=2), paths["test"])
     return paths
-
-
-@pytest.fixture
-def local_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """kfp.local with the SubprocessRunner in this environment; returns the pipeline root.
-
-    The runner starts ``python3`` from PATH, so this environment's interpreter goes first on it.
-    """
-    from kfp import local
-
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    root = tmp_path / "pipeline_root"
-    local.init(
-        runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True
-    )
-    return root
 
 
 def task_outputs(root: Path, task: str) -> dict:

@@ -20,7 +20,8 @@ def test_train_sklearn_with_validation(breast_cancer_splits, tmp_path):
         seed=3,
         validation=Dataset(uri=breast_cancer_splits["validation"]),
     )
-    assert [path.name for path in (tmp_path / "model").iterdir()] == ["model.joblib"]
+    assert sorted(path.name for path in (tmp_path / "model").iterdir()) == ["model.joblib", "onnx"]
+    assert (tmp_path / "model" / model.metadata["onnx"]["path"]).is_file()
     assert model.metadata["framework"] == "sklearn"
     assert model.metadata["hyperparameters"]["n_estimators"] == 50
     assert model.metadata["hyperparameters"]["random_state"] == 3

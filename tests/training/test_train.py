@@ -28,6 +28,7 @@ MODEL_KEYS = {
     "train_fingerprint",
     "train_rows",
     "sklearn_version",
+    "onnx",
 }
 
 
@@ -49,7 +50,9 @@ def _json_rows(frame: pd.DataFrame) -> list[list[object]]:
 
 def test_model_directory_holds_exactly_one_model_joblib(mixed_model):
     model_dir, _ = mixed_model
-    assert sorted(path.name for path in model_dir.iterdir()) == ["model.joblib"]
+    files = sorted(path.name for path in model_dir.iterdir() if path.is_file())
+    assert files == ["model.joblib"]
+    assert sorted(path.name for path in model_dir.iterdir() if path.is_dir()) == ["onnx"]
 
 
 def test_metadata_follows_the_model_contract(mixed_model, mixed_splits):

@@ -1,0 +1,89 @@
+"""``kfp-mlops rollback``."""
+
+import click
+
+
+@click.command("rollback")
+@click.argument("name")
+@click.option(
+    "--tracking-uri",
+    envvar="MLFLOW_TRACKING_URI",
+    required=True,
+    help="The MLflow store (default: $MLFLOW_TRACKING_URI).",
+)
+@click.option("--champion-alias", default="champion", show_default=True)
+@click.option("--previous-alias", default="previous", show_default=True)
+@click.option(
+    "--alias-only",
+    is_flag=True,
+    help="Move the MLflow aliases only, leaving any InferenceService as it is.",
+)
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Kubeconfig file (default: in-cluster, $KUBECONFIG or ~/.kube/config).",
+)
+@click.option("--context", default=None, help="Kubeconfig context (default: the current one).")
+@click.option(
+    "--timeout",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Seconds the restored InferenceService revision may take to become ready.",
+)
+def rollback_command(
+    name: str,
+    tracking_uri: str,
+    champion_alias: str,
+    previous_alias: str,
+    alias_only: bool,
+    kubeconfig: str | None,
+    context: str | None,
+    timeout: float,
+) -> None:
+    """Restores the previous champion of registered model NAME.
+
+    The version holding the previous alias becomes the champion again, and, when it was deployed
+    by a pipeline (its kserve.* tags), its InferenceService is put back on that model first: on
+    the cluster of the in-cluster config or kubeconfig. If that fails, no alias moves.
+    """
+    from kfp_mlops.components.deployment.restore import restore_inference_service
+    from kfp_mlops.components.errors import ComponentInputError
+    from kfp_mlops.components.registry.promotion import apply_rollback, plan_rollback
+
+    try:
+        plan = plan_rollback(tracking_uri, name, champion_alias, previous_alias)
+        if not alias_only and plan.restored_deployment:
+            service = plan.restored_deployment
+            click.echo(
+                f"Restoring InferenceService {service.get('namespace')}/{service.get('name')} "
+                f"to version {plan.restored_version} ({service.get('storage_uri')})",
+                err=True,
+            )
+            result = restore_inference_service(
+                plan.restored_deployment,
+                kubeconfig,
+                context,
+                timeout,
+                log=lambda line: click.echo(f"  {line}", err=True),
+            )
+            click.echo(
+                f"InferenceService {result.namespace}/{result.name}: revision "
+                f"{result.revision} serves 100%"
+            )
+        elif not alias_only and plan.current_deployment:
+            raise ComponentInputError(
+                f"version {plan.current_version} is deployed (InferenceService "
+                f"{plan.current_deployment.get('namespace')}/{plan.current_deployment.get('name')}"
+                f") but version {plan.restored_version} never was, so there is nothing to put "
+                "back on the cluster; pass --alias-only to move only the aliases"
+            )
+        apply_rollback(tracking_uri, plan, champion_alias, previous_alias)
+    except ComponentInputError as error:
+        raise click.ClickException(str(error)) from None
+    after = f", version {plan.next_previous} is {previous_alias!r}" if plan.next_previous else ""
+    click.echo(
+        f"{name}: version {plan.restored_version} is {champion_alias!r} again (was "
+        f"{plan.current_version}){after}"
+    )

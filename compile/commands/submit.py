@@ -1,0 +1,178 @@
+"""``kfp-mlops submit``."""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from kfp_mlops.compile.commands.kfp_options import (
+    PIPELINE_HELP,
+    endpoint_options,
+    pipeline_options,
+    upload,
+)
+from kfp_mlops.compile.commands.run import EXIT_FAILED, EXIT_REJECTED
+
+_REJECTION_TASKS = ("record-rejection",)
+
+
+def _progress(name: str, state: str) -> None:
+    click.echo(f"  {state:<10} {name}", err=True)
+
+
+@click.command("submit", epilog=PIPELINE_HELP)
+@click.argument("pipeline")
+@pipeline_options
+@endpoint_options
+@click.option("--run-name", help="Name of the run [default: PIPELINE-YYYYMMDD-HHMMSS, UTC].")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Follow the run to its end, printing each task's state; exit 0 when it succeeded, 1 "
+    "when it failed, 3 when it succeeded but a gate rejected the model.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="With --wait: stop waiting after this long and exit 1 [default: no limit].",
+)
+@click.option(
+    "--poll-seconds",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="With --wait: seconds between two reads of the run.",
+)
+@click.option(
+    "--rejection-task",
+    "rejection_tasks",
+    multiple=True,
+    default=_REJECTION_TASKS,
+    show_default=True,
+    help="A task whose success means a gate rejected the model (also matches NAME-<n>).",
+)
+def submit_command(
+    pipeline: str,
+    params: tuple[str, ...],
+    experiment: str,
+    pipeline_name: str | None,
+    version_name: str | None,
+    description: str | None,
+    service_account: str | None,
+    image_registry: str,
+    image_tag: str,
+    as_json: bool,
+    endpoint: str | None,
+    namespace: str | None,
+    kube_context: str | None,
+    token_file: Path | None,
+    run_name: str | None,
+    wait: bool,
+    timeout: float | None,
+    poll_seconds: float,
+    rejection_tasks: tuple[str, ...],
+) -> None:
+    """Uploads PIPELINE to a Kubeflow Pipelines endpoint and starts a run of it.
+
+    The pipeline is uploaded once per content (a new version when it changed), the run goes to
+    --experiment with the --param arguments. Without --wait the command ends once the run is
+    accepted (exit 0).
+    """
+    from kfp_mlops.compile import kfp_endpoint
+
+    uploaded = upload(
+        pipeline,
+        params,
+        image_registry=image_registry,
+        image_tag=image_tag,
+        pipeline_name=pipeline_name,
+        version_name=version_name,
+        description=description,
+        endpoint=endpoint,
+        namespace=namespace,
+        kube_context=kube_context,
+        token_file=token_file,
+    )
+    client, target, version = uploaded.client, uploaded.target, uploaded.version
+    name = run_name or f"{uploaded.name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    try:
+        started = kfp_endpoint.start_run(
+            client, target, version, experiment, name, uploaded.arguments, service_account
+        )
+    except kfp_endpoint.EndpointError as error:
+        raise click.ClickException(str(error)) from error
+    url = target.run_url(started.run_id) if target.host else None
+    click.echo(f"run {started.run_name} started: {url or started.run_id}", err=True)
+    result: dict[str, object] = {
+        "pipeline": version.pipeline_name,
+        "pipeline_id": version.pipeline_id,
+        "version_name": version.version_name,
+        "version_id": version.version_id,
+        "upload": version.action,
+        "experiment": started.experiment_name,
+        "experiment_id": started.experiment_id,
+        "run_name": started.run_name,
+        "run_id": started.run_id,
+        "run_url": url,
+        "arguments": uploaded.arguments,
+    }
+    if not wait:
+        _print(result, as_json)
+        return
+    try:
+        finished = kfp_endpoint.follow_run(
+            client,
+            target,
+            started.run_id,
+            on_change=_progress,
+            poll_seconds=poll_seconds,
+            timeout_seconds=timeout,
+        )
+    except kfp_endpoint.EndpointError as error:
+        raise click.ClickException(str(error)) from error
+    ended = kfp_endpoint.outcome(finished, rejection_tasks)
+    result.update(
+        {
+            "state": finished.state,
+            "outcome": ended,
+            "timed_out": finished.timed_out,
+            "error": finished.error,
+            "tasks": [
+                {"name": task.name, "state": task.state, "error": task.error}
+                for task in finished.tasks
+            ],
+        }
+    )
+    _print(result, as_json)
+    if ended == kfp_endpoint.FAILED:
+        sys.exit(EXIT_FAILED)
+    if ended == kfp_endpoint.REJECTED:
+        sys.exit(EXIT_REJECTED)
+
+
+def _print(result: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    lines = [f"run {result['run_name']} ({result['run_id']})"]
+    if result["run_url"]:
+        lines.append(f"  {result['run_url']}")
+    if "outcome" in result:
+        verdict = {
+            "succeeded": "SUCCEEDED",
+            "rejected": "SUCCEEDED, but a gate REJECTED the model",
+            "failed": "FAILED",
+        }[str(result["outcome"])]
+        if result["timed_out"]:
+            verdict = f"still {result['state']} when waiting timed out"
+        lines.append(f"  outcome: {verdict}")
+        if result["error"]:
+            lines.append(f"  error: {result['error']}")
+        failed = [task for task in result["tasks"] if task["state"] == "FAILED"]
+        for task in failed:
+            lines.append(f"  failed task {task['name']}: {task['error'] or '(no message)'}")
+    click.echo("\n".join(lines))

@@ -1,0 +1,285 @@
+"""Read, create, patch and watch InferenceServices through the official kubernetes client.
+
+Credentials are never parameters. Inside a cluster (``KUBERNETES_SERVICE_HOST`` is set) the pod's
+service account token is used, and the namespace defaults to the pod's own; elsewhere the
+kubeconfig named by ``KUBECONFIG`` (or ``~/.kube/config``) and its current context are.
+
+The API server's refusals become one-line errors a person can act on: 403 names the verb, the
+resource and the namespace the service account lacks (and the RBAC manifest that grants them),
+401 says the credentials were refused, 404 on the resource type says KServe is not installed, 422
+quotes the server's validation message. A 409 Conflict is :class:`Conflict`, which callers retry
+after reading the object again.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import urllib3.exceptions
+from kubernetes import client, config, watch
+from kubernetes.client.exceptions import ApiException
+
+from kfp_mlops.components.errors import ComponentInputError
+
+GROUP = "serving.kserve.io"
+VERSION = "v1beta1"
+PLURAL = "inferenceservices"
+RESOURCE = f"{PLURAL}.{GROUP}"
+RBAC_MANIFEST = "manifests/rbac.yaml"
+IN_CLUSTER_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+REQUEST_TIMEOUT = 30.0
+"""Seconds one API request (other than a watch) may take."""
+
+
+class Conflict(Exception):
+    """The API server answered 409: the object changed since it was read, or already exists."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Cluster:
+    """A configured API client and the namespace used when none is given."""
+
+    api_client: client.ApiClient
+    default_namespace: str
+    source: str
+
+
+def _kubeconfig_paths() -> list[Path]:
+    value = os.environ.get("KUBECONFIG", "")
+    paths = [Path(item).expanduser() for item in value.split(os.pathsep) if item]
+    return paths or [Path("~/.kube/config").expanduser()]
+
+
+def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
+    """The cluster this process may talk to: in-cluster service account, else a kubeconfig.
+
+    Args:
+        kubeconfig: A kubeconfig file to use instead of ``KUBECONFIG``/``~/.kube/config``.
+        context: A kubeconfig context other than the current one.
+
+    Raises:
+        ComponentInputError: No configuration is found, or it cannot be loaded.
+    """
+    configuration = client.Configuration()
+    if kubeconfig is None and context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        try:
+            config.load_incluster_config(client_configuration=configuration)
+        except config.ConfigException as error:
+            raise ComponentInputError(
+                f"cannot use the in-cluster Kubernetes config: {error}"
+            ) from None
+        namespace = IN_CLUSTER_NAMESPACE_FILE.read_text(encoding="utf-8").strip()
+        return Cluster(client.ApiClient(configuration), namespace, "in-cluster service account")
+    paths = [Path(kubeconfig).expanduser()] if kubeconfig else _kubeconfig_paths()
+    existing = [path for path in paths if path.is_file()]
+    if not existing:
+        raise ComponentInputError(
+            "no Kubernetes configuration: not running in a cluster (KUBERNETES_SERVICE_HOST is "
+            f"unset) and no kubeconfig at {os.pathsep.join(str(path) for path in paths)}"
+        )
+    joined = os.pathsep.join(str(path) for path in existing)
+    try:
+        config.load_kube_config(
+            config_file=joined,
+            context=context,
+            client_configuration=configuration,
+            persist_config=False,
+        )
+        contexts, active = config.list_kube_config_contexts(config_file=joined)
+    except (config.ConfigException, OSError, ValueError) as error:
+        raise ComponentInputError(f"cannot use kubeconfig {joined}: {error}") from None
+    chosen = next((item for item in contexts if item["name"] == context), active) or {}
+    namespace = chosen.get("context", {}).get("namespace") or "default"
+    return Cluster(client.ApiClient(configuration), namespace, f"kubeconfig {joined}")
+
+
+def _status_message(error: ApiException) -> str:
+    """The ``message`` of the API server's Status body, or the HTTP reason."""
+    try:
+        body = json.loads(error.body or "")
+    except (TypeError, ValueError):
+        body = None
+    if isinstance(body, dict) and body.get("message"):
+        return " ".join(str(body["message"]).split())
+    return str(error.reason or "no message")
+
+
+def _is_missing_resource_type(error: ApiException, name: str | None) -> bool:
+    """A 404 about the resource type itself (KServe's CRD absent), not about one object."""
+    try:
+        details = json.loads(error.body or "").get("details") or {}
+    except (TypeError, ValueError, AttributeError):
+        return True
+    return name is None or details.get("name") != name
+
+
+class InferenceServices:
+    """The InferenceServices of one namespace."""
+
+    def __init__(self, cluster: Cluster, namespace: str) -> None:
+        self.cluster = cluster
+        self.namespace = namespace
+        self.api = client.CustomObjectsApi(cluster.api_client)
+
+    def _fail(self, error: ApiException, verb: str, name: str | None) -> ComponentInputError:
+        target = f"{RESOURCE} {name!r}" if name else RESOURCE
+        message = _status_message(error)
+        if error.status == 401:
+            return ComponentInputError(
+                f"the Kubernetes API ({self.cluster.source}) refused the credentials (401 "
+                f"Unauthorized) to {verb} {target}: {message}"
+            )
+        if error.status == 403:
+            return ComponentInputError(
+                f"missing permission: {verb} {RESOURCE} in namespace {self.namespace!r} (403 "
+                f"Forbidden: {message}); grant it with {RBAC_MANIFEST} "
+                f"(kubectl apply -n {self.namespace} -f {RBAC_MANIFEST})"
+            )
+        if error.status == 404 and _is_missing_resource_type(error, name):
+            return ComponentInputError(
+                f"the cluster has no {RESOURCE} resource (404 on {verb}): KServe is not installed "
+                f"or namespace {self.namespace!r} does not exist: {message}"
+            )
+        if error.status == 422:
+            return ComponentInputError(
+                f"the API server refused to {verb} {target} (422 Invalid): {message}"
+            )
+        return ComponentInputError(
+            f"the Kubernetes API answered {error.status} to {verb} {target} in namespace "
+            f"{self.namespace!r}: {message}"
+        )
+
+    def _call(self, verb: str, name: str | None, function: Callable[[], dict]) -> dict:
+        try:
+            return function()
+        except ApiException as error:
+            if error.status == 409:
+                raise Conflict(_status_message(error)) from None
+            raise self._fail(error, verb, name) from None
+        except urllib3.exceptions.HTTPError as error:
+            raise ComponentInputError(
+                f"cannot reach the Kubernetes API at {self.cluster.api_client.configuration.host} "
+                f"to {verb} {RESOURCE}: {error}"
+            ) from None
+
+    def get(self, name: str) -> dict | None:
+        """The InferenceService ``name``, or None when there is none."""
+        try:
+            return self.api.get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, PLURAL, name, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as error:
+            if error.status == 404 and not _is_missing_resource_type(error, name):
+                return None
+            raise self._fail(error, "get", name) from None
+        except urllib3.exceptions.HTTPError as error:
+            raise ComponentInputError(
+                f"cannot reach the Kubernetes API at {self.cluster.api_client.configuration.host} "
+                f"to get {RESOURCE}: {error}"
+            ) from None
+
+    def create(self, body: dict) -> dict:
+        """Creates the InferenceService ``body``; :class:`Conflict` when it already exists."""
+        name = body["metadata"]["name"]
+        return self._call(
+            "create",
+            name,
+            lambda: self.api.create_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, PLURAL, body, _request_timeout=REQUEST_TIMEOUT
+            ),
+        )
+
+    def patch(self, name: str, patch: dict) -> dict:
+        """Applies a JSON merge patch (RFC 7386); :class:`Conflict` on a stale resourceVersion."""
+        return self._call(
+            "patch",
+            name,
+            lambda: self.api.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                name,
+                patch,
+                _request_timeout=REQUEST_TIMEOUT,
+            ),
+        )
+
+    def _list(self, name: str) -> tuple[dict | None, str]:
+        listing = self._call(
+            "list",
+            None,
+            lambda: self.api.list_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                field_selector=f"metadata.name={name}",
+                _request_timeout=REQUEST_TIMEOUT,
+            ),
+        )
+        items = listing.get("items") or []
+        return (items[0] if items else None), listing["metadata"]["resourceVersion"]
+
+    def wait_for(
+        self, name: str, done: Callable[[dict], bool], timeout: float
+    ) -> tuple[dict | None, bool]:
+        """Watches ``name`` until ``done(object)`` is true or ``timeout`` seconds have passed.
+
+        As an informer does: list to get the object and a resourceVersion, watch from there, and
+        list again when the watch ends or its resourceVersion has expired (410 Gone).
+
+        Returns:
+            The last version of the object seen (None if it does not exist) and whether ``done``
+            became true.
+
+        Raises:
+            ComponentInputError: The object was deleted meanwhile, or the API refused the call.
+        """
+        deadline = time.monotonic() + timeout
+        current, version = self._list(name)
+        while True:
+            if current is not None and done(current):
+                return current, True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return current, False
+            watcher = watch.Watch()
+            try:
+                for event in watcher.stream(
+                    self.api.list_namespaced_custom_object,
+                    GROUP,
+                    VERSION,
+                    self.namespace,
+                    PLURAL,
+                    field_selector=f"metadata.name={name}",
+                    resource_version=version,
+                    timeout_seconds=max(1, math.ceil(remaining)),
+                    _request_timeout=remaining + REQUEST_TIMEOUT,
+                ):
+                    if event["type"] == "DELETED":
+                        raise ComponentInputError(
+                            f"InferenceService {self.namespace}/{name} was deleted while waiting "
+                            "for it to become ready"
+                        )
+                    if event["type"] in ("ADDED", "MODIFIED"):
+                        current = event["raw_object"]
+                        version = current["metadata"]["resourceVersion"]
+                        if done(current):
+                            watcher.stop()
+                            return current, True
+            except ApiException as error:
+                if error.status != 410:
+                    raise self._fail(error, "watch", name) from None
+                current, version = self._list(name)  # expired: list again
+            except urllib3.exceptions.ReadTimeoutError:
+                pass  # the watch outlived its deadline: the loop re-checks it
+            except urllib3.exceptions.HTTPError as error:
+                raise ComponentInputError(
+                    f"cannot reach the Kubernetes API at "
+                    f"{self.cluster.api_client.configuration.host} to watch {RESOURCE}: {error}"
+                ) from None

@@ -1,0 +1,120 @@
+"""The retrain-on-drift pipeline: check new data against the training reference, retrain if needed.
+
+The retraining is the tabular-classification pipeline itself, nested as a sub-pipeline on the
+current data, so that training, evaluation, the gates, registration and deployment stay one
+definition: what tabular-classification does, retraining does.
+"""
+
+from typing import Dict
+
+from kfp import dsl
+
+from kfp_mlops.components import data, monitoring
+from kfp_mlops.pipelines.tabular_classification import DEFAULT_THRESHOLDS, tabular_classification
+
+NAME = "retrain-on-drift"
+
+
+@dsl.pipeline(name=NAME)
+def retrain_on_drift(
+    reference_uri: str,
+    current_uri: str,
+    target_column: str,
+    mlflow_tracking_uri: str,
+    registered_model_name: str = "tabular-classifier",
+    champion_alias: str = "champion",
+    psi_warn: float = 0.1,
+    psi_drift: float = 0.2,
+    ks_alpha: float = 0.05,
+    max_degradation: float = 0.05,
+    estimator: str = "random_forest",
+    hyperparameters: dict = {},  # noqa: B006 (KFP reads defaults from the signature)
+    thresholds: Dict[str, float] = DEFAULT_THRESHOLDS,
+    seed: int = 42,
+    time_column: str = "",
+    min_rows: int = 100,
+    max_missing_rate: float = 0.05,
+    min_class_balance: float = 0.8,
+    deploy_to_cluster: bool = False,
+    service_name: str = "tabular-classifier",
+    namespace: str = "",
+) -> None:
+    """Retrains on newly labelled data when it drifted from the reference or the champion decayed.
+
+    The drift check compares the current data with the training reference feature by feature;
+    the quality check scores the champion on it. When either finds a problem, tabular-classification
+    runs, nested, on the current data; otherwise the decision to keep the model is recorded.
+
+    Args:
+        reference_uri: The data the current model was trained on (CSV or Parquet: local path,
+            file://, s3:// or gs:// URI), e.g. its train split.
+        current_uri: Newly labelled data (CSV or Parquet) with the same columns; checked, and
+            the training data when retraining.
+        target_column: The label column (not compared for drift).
+        mlflow_tracking_uri: MLflow tracking server or database holding the registered model; its
+            credentials come from the environment (a Kubernetes secret), never from parameters.
+        registered_model_name: The registered model whose champion is checked, and which the
+            retrained model is registered under.
+        champion_alias: The alias that names the model in production.
+        psi_warn: PSI from which a feature is a warning.
+        psi_drift: PSI from which a feature drifts (numeric features also need the KS test).
+        ks_alpha: Family-wise significance level of the KS tests (Holm-corrected).
+        max_degradation: The largest relative worsening of the champion's metrics tolerated.
+        estimator: The retrained model's scikit-learn estimator (see tabular-classification).
+        hyperparameters: The retrained model's hyperparameters.
+        thresholds: The retrained model's metric gate (see tabular-classification).
+        seed: Seed of the retraining's split and estimator.
+        time_column: A column to split the retraining data by time order; empty for a shuffle.
+        min_rows: The fewest rows the retraining data may have.
+        max_missing_rate: The largest share of missing values allowed in a feature column.
+        min_class_balance: The smallest normalized entropy of the target's classes.
+        deploy_to_cluster: Deploy an approved retrained model to a KServe InferenceService
+            before promoting it to champion (see tabular-classification); needs a cluster.
+        service_name: The InferenceService's name.
+        namespace: Its namespace; empty for the pipeline pod's own.
+    """
+    reference = data.ingest_dataset(source_uri=reference_uri)
+    current = data.ingest_dataset(source_uri=current_uri)
+    drift = monitoring.detect_drift(
+        reference=reference.outputs["dataset"],
+        current=current.outputs["dataset"],
+        target_column=target_column,
+        psi_warn=psi_warn,
+        psi_drift=psi_drift,
+        ks_alpha=ks_alpha,
+    )
+    quality = monitoring.check_model_quality(
+        labelled=current.outputs["dataset"],
+        target_column=target_column,
+        tracking_uri=mlflow_tracking_uri,
+        registered_model_name=registered_model_name,
+        alias=champion_alias,
+        max_degradation=max_degradation,
+    )
+    quality.set_caching_options(False)  # the champion may have changed since the last run
+    decision = monitoring.decide_retraining(
+        drift_detected=drift.outputs["drift_detected"],
+        drift_reasons=drift.outputs["reasons"],
+        quality_degraded=quality.outputs["degraded"],
+        quality_reasons=quality.outputs["reasons"],
+    )
+    with dsl.If(decision.outputs["retrain"] == True, name="retrain"):  # noqa: E712
+        tabular_classification(
+            data_uri=current_uri,
+            target_column=target_column,
+            mlflow_tracking_uri=mlflow_tracking_uri,
+            registered_model_name=registered_model_name,
+            estimator=estimator,
+            hyperparameters=hyperparameters,
+            thresholds=thresholds,
+            seed=seed,
+            time_column=time_column,
+            min_rows=min_rows,
+            max_missing_rate=max_missing_rate,
+            min_class_balance=min_class_balance,
+            deploy_to_cluster=deploy_to_cluster,
+            service_name=service_name,
+            namespace=namespace,
+        )
+    with dsl.Else(name="keep-model"):
+        monitoring.record_no_retraining(reasons=decision.outputs["reasons"])

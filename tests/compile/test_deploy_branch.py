@@ -1,0 +1,46 @@
+"""The compiled tabular-classification pipeline deploys to KServe only when asked, after the
+serve-check, and promotes the champion on either branch."""
+
+from pathlib import Path
+
+from support.kfp_specs import all_tasks, load_specs
+
+
+def _condition_group(tasks: dict, name: str) -> tuple[str, str]:
+    group, _ = tasks[name]
+    return group, tasks[group][1].trigger_policy.condition
+
+
+def test_deployment_runs_only_when_deploy_to_cluster_is_true(compiled_dir: Path):
+    spec, _ = load_specs(compiled_dir / "pipelines" / "tabular-classification.yaml")
+    tasks = all_tasks(spec)
+    deploy_group, deploy_condition = _condition_group(tasks, "deploy-inference-service")
+    local_group, local_condition = _condition_group(tasks, "promote-champion-2")
+
+    channel = "pipelinechannel--deploy_to_cluster"
+    assert deploy_condition == f"inputs.parameter_values['{channel}'] == true"
+    assert local_condition == f"!({deploy_condition})"
+    assert tasks["promote-champion"][0] == deploy_group
+    # Both branches sit inside the gate's approved branch, with the serve-check.
+    approved = tasks["serve-check"][0]
+    assert tasks[tasks[deploy_group][0]][0] == approved
+    assert tasks[tasks[local_group][0]][0] == approved
+    defaults = spec.root.input_definitions.parameters
+    assert defaults["deploy_to_cluster"].default_value.bool_value is False
+
+
+def test_deployment_follows_the_serve_check_and_promotion_the_deployment(compiled_dir: Path):
+    spec, _ = load_specs(compiled_dir / "pipelines" / "tabular-classification.yaml")
+    tasks = all_tasks(spec)
+    _, deploy = tasks["promote-champion"]
+    assert "deploy-inference-service" in deploy.dependent_tasks
+    service = deploy.inputs.artifacts["inference_service"].task_output_artifact
+    assert (service.producer_task, service.output_artifact_key) == (
+        "deploy-inference-service",
+        "inference_service",
+    )
+    compared = deploy.inputs.parameters["compared_champion"].component_input_parameter
+    assert compared == "pipelinechannel--champion-challenger-gate-champion_version"
+    # The If/Else pair waits for the serve-check (and the registration whose version it takes).
+    branches = tasks[tasks["deploy-inference-service"][0]][0]
+    assert {"serve-check", "register-model"} <= set(tasks[branches][1].dependent_tasks)

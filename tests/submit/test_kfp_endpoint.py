@@ -1,0 +1,137 @@
+"""The endpoint logic without the CLI: outcomes, cron checks, following a run, the fake's rules."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from support.fake_kfp import FakeKfp, RunScript, unknown_fields
+
+from kfp_mlops.compile import kfp_endpoint
+from kfp_mlops.compile.kfp_endpoint import FinishedRun, TaskState
+
+
+def finished(state: str, *tasks: tuple[str, str], timed_out: bool = False) -> FinishedRun:
+    return FinishedRun(
+        "run-1",
+        state,
+        [
+            TaskState(f"t{index}", name, task_state)
+            for index, (name, task_state) in enumerate(tasks)
+        ],
+        None,
+        timed_out,
+    )
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        (finished("SUCCEEDED", ("train", "SUCCEEDED"), ("serve-check", "SUCCEEDED")), "succeeded"),
+        (finished("SUCCEEDED", ("record-rejection", "SUCCEEDED")), "rejected"),
+        (finished("SUCCEEDED", ("record-rejection-2", "SUCCEEDED")), "rejected"),
+        (finished("SUCCEEDED", ("record-rejection", "SKIPPED")), "succeeded"),
+        (finished("SUCCEEDED", ("record-rejections", "SUCCEEDED")), "succeeded"),
+        (finished("FAILED", ("record-rejection", "SUCCEEDED")), "failed"),
+        (finished("CANCELED"), "failed"),
+        (finished("RUNNING", timed_out=True), "failed"),
+    ],
+    ids=[
+        "succeeded",
+        "rejected",
+        "rejected-numbered",
+        "rejection-skipped",
+        "other-name",
+        "failed-after-rejection",
+        "canceled",
+        "timed-out",
+    ],
+)
+def test_outcome(run: FinishedRun, expected: str):
+    assert kfp_endpoint.outcome(run) == expected
+
+
+def test_rejection_task_names_are_configurable():
+    run = finished("SUCCEEDED", ("keep-champion", "SUCCEEDED"))
+    assert kfp_endpoint.outcome(run) == "succeeded"
+    assert kfp_endpoint.outcome(run, ("record-rejection", "keep-champion")) == "rejected"
+
+
+@pytest.mark.parametrize("cron", ["0 0 2 * * *", "0 */15 * * * 1-5", "@daily", "@every 6h"])
+def test_six_field_crons_and_descriptors_pass(cron: str):
+    assert kfp_endpoint.check_cron(f"  {cron} ") == cron
+
+
+def test_follow_run_reports_changes_and_stops_at_a_final_state(fake_kfp: FakeKfp, tmp_path):
+    endpoint = kfp_endpoint.Endpoint(host=fake_kfp.url)
+    client = kfp_endpoint.connect(endpoint, environ={})
+    fake_kfp.script = RunScript(skip=())
+    experiment = client.create_experiment("e")
+    package = _tiny_pipeline(tmp_path / "tiny.yaml")
+    run = client.run_pipeline(experiment.experiment_id, "r", pipeline_package_path=package)
+    changes: list[tuple[str, str]] = []
+    sleeps: list[float] = []
+
+    result = kfp_endpoint.follow_run(
+        client,
+        endpoint,
+        run.run_id,
+        on_change=lambda *change: changes.append(change),
+        poll_seconds=7.0,
+        sleep=sleeps.append,
+    )
+
+    assert result.state == "SUCCEEDED" and not result.timed_out
+    assert changes == [
+        ("first", "RUNNING"),
+        ("run", "RUNNING"),
+        ("first", "SUCCEEDED"),
+        ("second", "RUNNING"),
+        ("second", "SUCCEEDED"),
+        ("run", "SUCCEEDED"),
+    ]
+    assert sleeps == [7.0, 7.0]
+    assert [task.name for task in result.tasks] == ["first", "second"]
+
+
+def _tiny_pipeline(path) -> str:
+    from kfp import compiler, dsl
+
+    @dsl.component(base_image="python:3.11-slim")
+    def step(text: str) -> str:
+        return text
+
+    @dsl.pipeline(name="tiny")
+    def tiny() -> None:
+        first = step(text="a").set_display_name("first")
+        step(text=first.output).set_display_name("second")
+
+    compiler.Compiler().compile(tiny, str(path))
+    return str(path)
+
+
+def test_the_fake_refuses_fields_the_api_models_lack(fake_kfp: FakeKfp):
+    body = json.dumps({"display_name": "e", "colour": "red"}).encode()
+    request = urllib.request.Request(
+        f"{fake_kfp.url}/apis/v2beta1/experiments",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request)
+
+    assert raised.value.code == 400
+    answer = json.loads(raised.value.read())
+    assert answer == {"code": 3, "message": "unknown field(s) in V2beta1Experiment: colour"}
+
+
+def test_unknown_fields_are_found_in_nested_models():
+    run = {
+        "display_name": "r",
+        "runtime_config": {"parameters": {"anything": {"goes": 1}}, "root": "x"},
+        "run_details": {"task_details": [{"display_name": "t", "colour": "red"}]},
+    }
+    assert unknown_fields(run, "V2beta1Run") == [
+        "runtime_config.root",
+        "run_details.task_details[0].colour",
+    ]

@@ -30,11 +30,12 @@ def _last_line(text: str) -> str:
 
 def _logged(argv: list[str], log: Path, timeout: float) -> int:
     """Runs ``argv``, writing each line of its output to ``log`` after the seconds since the start
-    (a build log then shows what each step took); kills it after ``timeout`` seconds."""
+    (a build log then shows what each step took, line by line as the build goes, so ``tail -f``
+    follows it); kills it after ``timeout`` seconds."""
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with (
-        log.open("w", encoding="utf-8") as output,
+        log.open("w", encoding="utf-8", buffering=1) as output,
         subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
         ) as process,

@@ -19,6 +19,7 @@ is shared: read the best and the median.
 """
 
 import argparse
+import gzip
 import json
 import shutil
 import statistics
@@ -90,15 +91,27 @@ def drop_all_but(buildah: Buildah, keep: str) -> None:
     )
 
 
-def layer_sizes(buildah: Buildah, reference: str, folder: Path, compress: bool) -> int:
-    """Total bytes of the image's layers as pushed to an OCI layout."""
-    layout = folder / ("gzip" if compress else "plain")
-    args = ["push"] + ([] if compress else ["--disable-compression"])
-    buildah.call(*args, reference, f"oci:{layout}:bench", timeout=1800)
+def layer_sizes(buildah: Buildah, reference: str, folder: Path) -> tuple[int, int]:
+    """Bytes of the image's layers as pushed to an OCI layout: (uncompressed, compressed).
+
+    buildah 1.28 writes gzip layers to an OCI layout whatever its compression flags say, so the
+    uncompressed size is measured by decompressing each layer blob.
+    """
+    layout = folder / "layout"
+    buildah.call("push", reference, f"oci:{layout}:bench", timeout=1800)
+    blobs = layout / "blobs" / "sha256"
     index = json.loads((layout / "index.json").read_text(encoding="utf-8"))
     digest = index["manifests"][0]["digest"].split(":", 1)[1]
-    manifest = json.loads((layout / "blobs" / "sha256" / digest).read_text(encoding="utf-8"))
-    return sum(layer["size"] for layer in manifest["layers"])
+    manifest = json.loads((blobs / digest).read_text(encoding="utf-8"))
+    uncompressed = compressed = 0
+    for layer in manifest["layers"]:
+        blob = blobs / layer["digest"].split(":", 1)[1]
+        compressed += blob.stat().st_size
+        opener = gzip.open if layer["mediaType"].endswith("+gzip") else open
+        with opener(blob, "rb") as stream:
+            while chunk := stream.read(1 << 20):
+                uncompressed += len(chunk)
+    return uncompressed, compressed
 
 
 def one_round(scratch: Path) -> dict[str, float]:
@@ -121,8 +134,9 @@ def one_round(scratch: Path) -> dict[str, float]:
     results["warm_pip"] = build_image(cache, RECIPE).seconds
     results["layer_cache"] = build_image(cache, RECIPE).seconds
 
-    results["size_plain"] = layer_sizes(cache.buildah, RECIPE.reference, scratch, compress=False)
-    results["size_gzip"] = layer_sizes(cache.buildah, RECIPE.reference, scratch, compress=True)
+    results["size_plain"], results["size_gzip"] = layer_sizes(
+        cache.buildah, RECIPE.reference, scratch
+    )
     shutil.rmtree(scratch)
     return results
 

@@ -1,10 +1,12 @@
 """Validate InferenceService objects against the CRD's v1beta1 openAPIV3Schema, as the API does.
 
-The CRD is KServe's own (../shared/data/kserve). The API server validates a custom object against
-that structural schema; it prunes fields the schema does not know unless asked for strict field
-validation. These tests validate strictly: an unknown field is an error (it would be silently
-dropped by the server, which is worse). ``format`` (int32, int64) is not checked; everything else
-the schema says (types, required, enums, patterns, lengths, int-or-string) is.
+The CRD is KServe's own: kserve_data/ beside this file holds the project's reference data
+(../shared/data/kserve) copied unchanged, SOURCE.md naming the KServe commit, so that a clone tests
+on its own. The API server validates a custom object against that structural schema; it prunes
+fields the schema does not know unless asked for strict field validation. These tests validate
+strictly: an unknown field is an error (it would be silently dropped by the server, which is
+worse). ``format`` (int32, int64) is not checked; everything else the schema says (types,
+required, enums, patterns, lengths, int-or-string) is.
 Imported as ``deployment.crd`` (pytest puts tests/ on the path).
 """
 
@@ -15,7 +17,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-KSERVE_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "kserve"
+KSERVE_DATA = Path(__file__).resolve().parent / "kserve_data"
 CRD_FILE = KSERVE_DATA / "serving.kserve.io_inferenceservices.yaml"
 
 

@@ -2,11 +2,12 @@
 
 The CRD is KServe's own: kserve_data/ beside this file holds the project's reference data
 (../shared/data/kserve) copied unchanged, SOURCE.md naming the KServe commit, so that a clone tests
-on its own. The API server validates a custom object against that structural schema; it prunes
-fields the schema does not know unless asked for strict field validation. These tests validate
-strictly: an unknown field is an error (it would be silently dropped by the server, which is
-worse). ``format`` (int32, int64) is not checked; everything else the schema says (types,
-required, enums, patterns, lengths, int-or-string) is.
+on its own (all but the ServingRuntime CRD, which no test reads). The API server validates a
+custom object against that structural schema; it prunes fields the schema does not know unless
+asked for strict field validation. These tests validate strictly: an unknown field is an error (it
+would be silently dropped by the server, which is worse). ``format`` (int32, int64) is not
+checked; everything else the schema says (types, required, enums, patterns, lengths,
+int-or-string) is.
 Imported as ``deployment.crd`` (pytest puts tests/ on the path).
 """
 

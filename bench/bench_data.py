@@ -81,9 +81,9 @@ def _work(kind: str, csv_path: str, dataset_path: str, folder: Path) -> Callable
     import pyarrow.dataset  # noqa: F401 (imported on first read by pyarrow.parquet, with pandas)
     import pyarrow.parquet as pq
 
+    from kfp_mlops.components.common.tables import fingerprint, read_parquet
     from kfp_mlops.components.data.ingest import ingest_to_parquet
     from kfp_mlops.components.data.split import split_to_parquet
-    from kfp_mlops.components.data.tables import fingerprint, read_parquet
     from kfp_mlops.components.data.validate import validate_to_report
 
     ingested = str(folder / "dataset.parquet")
@@ -185,8 +185,8 @@ def main() -> None:
 
     import pyarrow as pa
 
+    from kfp_mlops.components.common.tables import read_parquet
     from kfp_mlops.components.data.ingest import ingest_to_parquet
-    from kfp_mlops.components.data.tables import read_parquet
 
     name = f"data-{arguments.rows}x{arguments.columns}-seed{arguments.seed}.csv"
     csv_path = arguments.cache_dir / name

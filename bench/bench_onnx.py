@@ -81,8 +81,8 @@ def main() -> None:
 
     import onnxruntime
 
-    from kfp_mlops.components.deployment.onnx_model import OnnxClassifier
-    from kfp_mlops.components.training.model_io import load_sklearn_model
+    from kfp_mlops.components.common.model_io import load_sklearn_model
+    from kfp_mlops.components.common.onnx_model import OnnxClassifier
 
     results: dict[tuple[str, int, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-onnx-") as work:

@@ -54,10 +54,10 @@ STEP_MODULES = {
     "split-dataset": "kfp_mlops.components.data.split",
     "given-hyperparameters": "kfp_mlops.components.tuning.trainers",
     "train-sklearn": "kfp_mlops.components.training.train",
-    "evaluate-classifier": "kfp_mlops.components.evaluation.metrics",
+    "evaluate-classifier": "kfp_mlops.components.common.metrics",
     "champion-challenger-gate": "kfp_mlops.components.evaluation.champion",
     "register-model": "kfp_mlops.components.registry.register",
-    "serve-check": "kfp_mlops.components.deployment.check",
+    "serve-check": "kfp_mlops.components.serving.check",
     "promote-champion": "kfp_mlops.components.registry.promotion",
     "record-rejection": "kfp_mlops.components.evaluation.rejection",
 }
@@ -122,7 +122,7 @@ class BareRun:
         )
 
     def evaluate(self) -> None:
-        from kfp_mlops.components.evaluation.metrics import evaluate_to_files
+        from kfp_mlops.components.evaluation.evaluate import evaluate_to_files
 
         evaluation = evaluate_to_files(
             self.state["model"],
@@ -163,7 +163,7 @@ class BareRun:
         )
 
     def serve_check(self) -> None:
-        from kfp_mlops.components.deployment.check import run_serve_check
+        from kfp_mlops.components.serving.check import run_serve_check
 
         metadata = self.state["model_metadata"]
         run_serve_check(

@@ -5,7 +5,7 @@ Usage, from the repository root in the project's virtual environment::
     python bench/bench_serving.py                       # 3 rounds, 2,000 sequential requests
     python bench/bench_serving.py --rounds 5 --requests 3000 --concurrent-requests 500
 
-- ours: ``python -m kfp_mlops.components.deployment.model_server`` as ``kfp-mlops serve`` and the
+- ours: ``python -m kfp_mlops.components.serving.model_server`` as ``kfp-mlops serve`` and the
   serve-check run it: the model directory's ``model.joblib`` loaded by the restricted unpickler of
   the stock KServe sklearn runtime, served by KServe's ModelServer/RESTServer on a socket bound to
   127.0.0.1.
@@ -98,7 +98,7 @@ def server(kind: str, model_dir: str) -> Iterator[int]:
         command = [
             sys.executable,
             "-m",
-            "kfp_mlops.components.deployment.model_server",
+            "kfp_mlops.components.serving.model_server",
             "--model-dir",
             model_dir,
             "--name",
@@ -171,9 +171,9 @@ def prepare(folder: Path) -> tuple[str, list[list[float]]]:
     """Trains the benchmark model with our training step; returns its directory and test rows."""
     from sklearn.datasets import load_breast_cancer
 
+    from kfp_mlops.components.common.tables import read_parquet
     from kfp_mlops.components.data.ingest import ingest_to_parquet
     from kfp_mlops.components.data.split import split_to_parquet
-    from kfp_mlops.components.data.tables import read_parquet
     from kfp_mlops.components.training.train import train_to_directory
 
     frame = load_breast_cancer(as_frame=True).frame

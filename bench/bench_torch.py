@@ -33,7 +33,7 @@ import pyarrow as pa
 import torch
 from torch.nn import functional
 
-from kfp_mlops.components.data.tables import write_parquet
+from kfp_mlops.components.common.tables import write_parquet
 from kfp_mlops.components.training.torch_data import read_training_data
 from kfp_mlops.components.training.torch_models import build_classifier, resolve_hyperparameters
 from kfp_mlops.components.training.torch_train import TrainingSettings, train_pytorch_to_directory

@@ -4,7 +4,7 @@ import importlib
 
 from kfp.dsl import base_component, graph_component
 
-STAGES = ("data", "training", "tuning", "evaluation", "registry", "deployment", "monitoring")
+from kfp_mlops.components import STAGES
 
 
 def components() -> dict[str, base_component.BaseComponent]:

@@ -1,4 +1,4 @@
-"""``kfp-mlops``: compile pipelines and components, run them on this machine, list them."""
+"""``kfp-mlops``: the command group; each command lives in ``compile/commands/``."""
 
 import click
 

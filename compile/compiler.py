@@ -9,7 +9,7 @@ from kfp import compiler
 
 from kfp_mlops.compile import catalog
 from kfp_mlops.components import images
-from kfp_mlops.components.atomic import write_text
+from kfp_mlops.components.common.atomic import write_text
 from kfp_mlops.pipelines import placement
 
 _DEFAULT_COMMENT = re.compile(r"^(#\s+\w+: (?:dict|list) \[Default: )(.*)(\])$", flags=re.M)

@@ -47,6 +47,12 @@ import kfp_server_api
 import urllib3.exceptions
 from kfp.client import set_volume_credentials
 
+from kfp_mlops.components.common.errors import (
+    ComponentError,
+    ComponentInputError,
+    ExternalSystemError,
+)
+
 TOKEN_ENV = "KF_PIPELINES_TOKEN"
 TOKEN_PATH_ENV = "KF_PIPELINES_SA_TOKEN_PATH"
 ENDPOINT_ENV = "KF_PIPELINES_ENDPOINT"
@@ -64,11 +70,16 @@ _CRON_DESCRIPTOR = re.compile(
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-LW#]+$")
 
 
-class EndpointError(RuntimeError):
-    """A Kubeflow Pipelines endpoint refused or failed a request: one line naming the endpoint."""
+class EndpointError(ComponentError):
+    """A Kubeflow Pipelines endpoint refused or failed a request: one line naming the endpoint.
 
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))
+    Its ``kind`` is ``system`` (the endpoint failed or refused: retrying may help) unless the
+    request itself must change (``input``: no endpoint configured, a name already taken).
+    """
+
+    def __init__(self, message: str, kind: str = ExternalSystemError.kind) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclasses.dataclass(frozen=True)
@@ -255,18 +266,20 @@ def connect(endpoint: Endpoint, environ: Mapping[str, str] = os.environ) -> kfp.
     if not host and not _has_cluster_config(environ):
         raise EndpointError(
             f"no Kubeflow Pipelines endpoint: pass --endpoint or set {ENDPOINT_ENV}, or run "
-            "where a kube config (KUBECONFIG, ~/.kube/config) or the in-cluster service is found"
+            "where a kube config (KUBECONFIG, ~/.kube/config) or the in-cluster service is found",
+            ComponentInputError.kind,
         )
     token = environ.get(TOKEN_ENV) or None
     token_file = endpoint.token_file or environ.get(TOKEN_PATH_ENV) or None
     if token and token_file:
         raise EndpointError(
-            f"both {TOKEN_ENV} and a token file ({token_file}) are set: use one of them"
+            f"both {TOKEN_ENV} and a token file ({token_file}) are set: use one of them",
+            ComponentInputError.kind,
         )
     credentials = None
     if token_file:
         if not Path(token_file).is_file():
-            raise EndpointError(f"token file {token_file} not found")
+            raise EndpointError(f"token file {token_file} not found", ComponentInputError.kind)
         credentials = set_volume_credentials.ServiceAccountTokenVolumeCredentials(token_file)
     with _requests(resolved, "connecting"):
         return _Client(
@@ -325,7 +338,8 @@ def upload(
     if len(listed) > 1:
         raise EndpointError(
             f"{endpoint.label} has several pipelines named {pipeline_name!r}: give "
-            "--pipeline-name a unique name"
+            "--pipeline-name a unique name",
+            ComponentInputError.kind,
         )
     if not listed:
         with _requests(endpoint, f"uploading pipeline {pipeline_name!r}"):
@@ -358,7 +372,8 @@ def upload(
     if existing and not auto_name:
         raise EndpointError(
             f"pipeline {pipeline_name!r} at {endpoint.label} already has a version named "
-            f"{name!r}: choose another --version-name"
+            f"{name!r}: choose another --version-name",
+            ComponentInputError.kind,
         )
     if existing:
         return PipelineVersion(
@@ -594,7 +609,8 @@ def schedule(
         ids = ", ".join(item.recurring_run_id for item in existing)
         raise EndpointError(
             f"experiment {experiment!r} at {endpoint.label} already has a recurring run named "
-            f"{name!r} ({ids}): pass --replace to replace it"
+            f"{name!r} ({ids}): pass --replace to replace it",
+            ComponentInputError.kind,
         )
     for item in existing:
         with _requests(endpoint, f"deleting recurring run {item.recurring_run_id}"):

@@ -22,6 +22,7 @@ from kfp.dsl import base_component, graph_component
 
 from kfp_mlops.compile.compiler import compile_to_text
 from kfp_mlops.components import images
+from kfp_mlops.components.common.errors import KIND_BY_NAME
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _EXECUTING = re.compile(r"Executing task '([^']+)'")
@@ -39,6 +40,7 @@ class Step:
     status: str = "skipped"
     seconds: float | None = None
     error: str | None = None
+    error_kind: str | None = None
     lines: list[str] = dataclasses.field(default_factory=list, repr=False)
 
 
@@ -53,6 +55,7 @@ class LocalRun:
     steps: list[Step]
     outputs: dict[str, dict]
     error: str | None = None
+    error_kind: str | None = None
 
 
 class _StepRecorder(io.TextIOBase):
@@ -91,7 +94,7 @@ class _StepRecorder(io.TextIOBase):
             step.status = "succeeded" if match.group(2) == "SUCCESS" else "failed"
             step.seconds = round(time.perf_counter() - self._started, 3)
             if step.status == "failed":
-                step.error = _last_error(step.lines)
+                step.error_kind, step.error = _last_error(step.lines)
             self._current = None
             self._on_step(step)
         elif match := _CACHE_HIT.search(line):
@@ -104,11 +107,13 @@ class _StepRecorder(io.TextIOBase):
             self._current.lines.append(line)
 
 
-def _last_error(lines: list[str]) -> str | None:
+def _last_error(lines: list[str]) -> tuple[str | None, str | None]:
+    """The kind (``input``, ``system``, ``error`` for another exception) and message of the last
+    exception line a failed step printed."""
     for line in reversed(lines):
         if match := _ERROR.match(line):
-            return match.group(2).strip()
-    return None
+            return KIND_BY_NAME.get(match.group(1), "error"), match.group(2).strip()
+    return None, None
 
 
 def task_names(pipeline: graph_component.GraphComponent) -> list[str]:
@@ -193,9 +198,10 @@ def run_locally(
     status = (
         "failed" if failure or failed or recorder.pipeline_status != "succeeded" else "succeeded"
     )
-    error = None
+    error = error_kind = None
     if status == "failed":
         if failed is not None:
+            error_kind = failed.error_kind
             error = f"{failed.name}: {failed.error or 'failed (see pipeline.log)'}"
         else:
             error = failure or "the pipeline did not finish (see pipeline.log)"
@@ -207,6 +213,7 @@ def run_locally(
         steps=steps,
         outputs=read_task_outputs(pipeline_root),
         error=error,
+        error_kind=error_kind,
     )
 
 

@@ -66,10 +66,17 @@ def summarize(run: LocalRun) -> dict[str, object]:
         "pipeline": run.pipeline,
         "status": run.status,
         "error": run.error,
+        "error_kind": run.error_kind,
         "run_dir": str(run.run_dir),
         "seconds": run.seconds,
         "steps": [
-            {"name": step.name, "status": step.status, "seconds": step.seconds, "error": step.error}
+            {
+                "name": step.name,
+                "status": step.status,
+                "seconds": step.seconds,
+                "error": step.error,
+                "error_kind": step.error_kind,
+            }
             for step in run.steps
         ],
         "metrics": _metrics(run.outputs),

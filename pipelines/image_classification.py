@@ -4,7 +4,7 @@ from typing import Dict
 
 from kfp import dsl
 
-from kfp_mlops.components import deployment, evaluation, training
+from kfp_mlops.components import evaluation, serving, training
 from kfp_mlops.pipelines import placement
 from kfp_mlops.pipelines.data_steps import validated_splits
 
@@ -86,7 +86,7 @@ def image_classification(
     )
     gate = evaluation.metric_gate(metrics=evaluate.outputs["metrics"], thresholds=thresholds)
     with dsl.If(gate.outputs["approved"] == True, name="gate-approved"):  # noqa: E712
-        serve = deployment.serve_check(
+        serve = serving.serve_check(
             model=train.outputs["model"],
             test=split.outputs["test"],
             target_column=target_column,

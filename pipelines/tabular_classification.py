@@ -4,7 +4,7 @@ from typing import Dict
 
 from kfp import dsl
 
-from kfp_mlops.components import deployment, evaluation, registry, tuning
+from kfp_mlops.components import deployment, evaluation, registry, serving, tuning
 from kfp_mlops.pipelines import placement
 from kfp_mlops.pipelines.data_steps import validated_splits
 from kfp_mlops.pipelines.tuning import tune_hyperparameters
@@ -144,7 +144,7 @@ def tabular_classification(
             kfp_task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
         )
         register.set_caching_options(False)
-        serve = deployment.serve_check(
+        serve = serving.serve_check(
             model=train.outputs["model"],
             test=split.outputs["test"],
             target_column=target_column,

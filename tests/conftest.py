@@ -1,6 +1,7 @@
 """Fixtures shared by every stage's tests: real data written the way users give it to us."""
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -50,3 +51,11 @@ def local_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True
     )
     return root
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A local TCP port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kfp_mlops.compile.commands.image_options import image_options, image_settings
+from kfp_mlops.compile.commands.options import image_options, image_settings
 
 if TYPE_CHECKING:
     from kfp_mlops.pipelines import placement

@@ -4,7 +4,7 @@ import json
 
 import click
 
-from kfp_mlops.compile.commands.image_options import image_options, image_settings
+from kfp_mlops.compile.commands.options import image_options, image_settings
 
 
 @click.command("images")

@@ -1,4 +1,4 @@
-"""What ``submit`` and ``schedule`` share: the endpoint options, the pipeline, its arguments."""
+"""What ``submit`` and ``schedule`` share: the pipeline options, the pipeline, its arguments."""
 
 import dataclasses
 from collections.abc import Callable
@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from kfp_mlops.compile.commands.options import image_options, image_settings
+from kfp_mlops.compile.exits import fail
 from kfp_mlops.components import images
 
 PIPELINE_HELP = (
@@ -15,41 +17,9 @@ PIPELINE_HELP = (
 )
 
 
-def endpoint_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Adds --endpoint, --namespace, --kube-context and --token-file."""
-    options = [
-        click.option(
-            "--endpoint",
-            envvar="KF_PIPELINES_ENDPOINT",
-            metavar="URL",
-            help="Kubeflow Pipelines API address [env KF_PIPELINES_ENDPOINT]; without it, the "
-            "in-cluster service or the kube config context's cluster.",
-        ),
-        click.option(
-            "--namespace",
-            metavar="NAMESPACE",
-            help="Kubeflow profile namespace (multi-user deployments).",
-        ),
-        click.option(
-            "--kube-context",
-            metavar="CONTEXT",
-            help="kube config context to reach the cluster through, when no --endpoint.",
-        ),
-        click.option(
-            "--token-file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="File holding a bearer token, read before each request [env "
-            "KF_PIPELINES_SA_TOKEN_PATH]. A token itself is read from KF_PIPELINES_TOKEN, "
-            "never from an argument.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
 def pipeline_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Adds --param, --experiment, naming, --service-account and the image options."""
+    """Adds --param, --experiment, naming, --service-account, --json and the image options
+    (:func:`.options.image_options`, used when PIPELINE is a name of this library)."""
     options = [
         click.option(
             "--param",
@@ -76,24 +46,12 @@ def pipeline_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--description", help="Description of the uploaded pipeline or version."),
         click.option("--service-account", help="Kubernetes service account the runs use."),
         click.option(
-            "--image-registry",
-            default=images.DEFAULT_REGISTRY,
-            show_default=True,
-            help="Registry of the component images, when PIPELINE is a name.",
-        ),
-        click.option(
-            "--image-tag",
-            default=images.PACKAGE_VERSION,
-            show_default=True,
-            help="Tag of the component images, when PIPELINE is a name.",
-        ),
-        click.option(
             "--json", "as_json", is_flag=True, help="Print the result as one JSON object."
         ),
     ]
     for option in reversed(options):
         command = option(command)
-    return command
+    return image_options(command)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,8 +94,7 @@ def _load_compiled(path: Path) -> _CompiledPipeline:
 def prepare(
     source: str,
     params: tuple[str, ...],
-    image_registry: str,
-    image_tag: str,
+    settings: images.ImageSettings,
     folder: Path,
 ) -> PreparedPipeline:
     """The compiled file of ``source`` (compiling a library pipeline into ``folder``) and the
@@ -145,17 +102,13 @@ def prepare(
     """
     from kfp_mlops.compile import catalog, parameters
     from kfp_mlops.compile.compiler import compile_to_text
-    from kfp_mlops.components.atomic import write_text
+    from kfp_mlops.components.common.atomic import write_text
 
     path = Path(source)
     pipelines = catalog.pipelines()
     if path.is_file():
         pipeline = _load_compiled(path)
     elif source in pipelines:
-        try:
-            settings = images.ImageSettings(registry=image_registry, tag=image_tag)
-        except ValueError as error:
-            raise click.BadParameter(str(error)) from error
         path = folder / f"{source}.yaml"
         write_text(path, compile_to_text(pipelines[source], settings))
         pipeline = _CompiledPipeline(pipelines[source].pipeline_spec)
@@ -195,6 +148,7 @@ def upload(
     *,
     image_registry: str,
     image_tag: str,
+    image_digests: tuple[str, ...],
     pipeline_name: str | None,
     version_name: str | None,
     description: str | None,
@@ -207,7 +161,8 @@ def upload(
     (or a new version of it), reporting the upload on stderr; endpoint errors as click errors.
 
     The keyword arguments are the values of :func:`pipeline_options` and
-    :func:`endpoint_options` of the same names.
+    :func:`.options.endpoint_options` of the same names: a command passes on what it does not
+    use itself as ``**upload_options``.
     """
     import tempfile
 
@@ -220,7 +175,8 @@ def upload(
         token_file=str(token_file) if token_file else None,
     )
     with tempfile.TemporaryDirectory() as folder:
-        prepared = prepare(pipeline, params, image_registry, image_tag, Path(folder))
+        settings = image_settings(image_registry, image_tag, image_digests)
+        prepared = prepare(pipeline, params, settings, Path(folder))
         try:
             client = kfp_endpoint.connect(target)
             version = kfp_endpoint.upload(
@@ -232,7 +188,7 @@ def upload(
                 description,
             )
         except kfp_endpoint.EndpointError as error:
-            raise click.ClickException(str(error)) from error
+            fail(error)
     click.echo(
         f"{version.action}: {version.pipeline_name} ({version.pipeline_id}), version "
         f"{version.version_name} ({version.version_id})",

@@ -2,6 +2,8 @@
 
 import click
 
+from kfp_mlops.compile.commands.options import kube_options
+
 
 @click.command("rollback")
 @click.argument("name")
@@ -18,13 +20,7 @@ import click
     is_flag=True,
     help="Move the MLflow aliases only, leaving any InferenceService as it is.",
 )
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Kubeconfig file (default: in-cluster, $KUBECONFIG or ~/.kube/config).",
-)
-@click.option("--context", default=None, help="Kubeconfig context (default: the current one).")
+@kube_options
 @click.option(
     "--timeout",
     type=float,
@@ -39,7 +35,7 @@ def rollback_command(
     previous_alias: str,
     alias_only: bool,
     kubeconfig: str | None,
-    context: str | None,
+    kube_context: str | None,
     timeout: float,
 ) -> None:
     """Restores the previous champion of registered model NAME.
@@ -48,8 +44,9 @@ def rollback_command(
     by a pipeline (its kserve.* tags), its InferenceService is put back on that model first: on
     the cluster of the in-cluster config or kubeconfig. If that fails, no alias moves.
     """
+    from kfp_mlops.compile.exits import fail
+    from kfp_mlops.components.common.errors import ComponentError, ComponentInputError
     from kfp_mlops.components.deployment.restore import restore_inference_service
-    from kfp_mlops.components.errors import ComponentInputError
     from kfp_mlops.components.registry.promotion import apply_rollback, plan_rollback
 
     try:
@@ -64,7 +61,7 @@ def rollback_command(
             result = restore_inference_service(
                 plan.restored_deployment,
                 kubeconfig,
-                context,
+                kube_context,
                 timeout,
                 log=lambda line: click.echo(f"  {line}", err=True),
             )
@@ -80,8 +77,8 @@ def rollback_command(
                 "back on the cluster; pass --alias-only to move only the aliases"
             )
         apply_rollback(tracking_uri, plan, champion_alias, previous_alias)
-    except ComponentInputError as error:
-        raise click.ClickException(str(error)) from None
+    except ComponentError as error:
+        fail(error)
     after = f", version {plan.next_previous} is {previous_alias!r}" if plan.next_previous else ""
     click.echo(
         f"{name}: version {plan.restored_version} is {champion_alias!r} again (was "

@@ -6,11 +6,7 @@ from pathlib import Path
 
 import click
 
-EXIT_FAILED = 1
-EXIT_REJECTED = 3
-"""``run`` exits 0 when the run succeeds, 1 when it fails, 3 when it succeeds but the gate rejects
-the model (so CI can tell a broken run from a model that is not good enough); click uses 2 for usage
-errors."""
+from kfp_mlops.compile.exits import EXIT_REJECTED, exit_code
 
 
 def _progress(step: object) -> None:
@@ -73,6 +69,6 @@ def run_command(
     else:
         click.echo(summary.render(result))
     if result["status"] != "succeeded":
-        sys.exit(EXIT_FAILED)
+        sys.exit(exit_code(result["error_kind"]))
     if result["gate"] is not None and not result["gate"]["approved"]:
         sys.exit(EXIT_REJECTED)

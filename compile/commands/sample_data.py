@@ -20,7 +20,7 @@ def sample_data_command(name: str, out: Path) -> None:
     """Writes one of scikit-learn's bundled datasets to OUT as CSV, its label in column 'target'."""
     import sklearn.datasets
 
-    from kfp_mlops.components.atomic import atomic_file
+    from kfp_mlops.components.common.atomic import atomic_file
 
     frame = getattr(sklearn.datasets, SAMPLE_DATASETS[name])(as_frame=True).frame
     with atomic_file(out) as temporary:

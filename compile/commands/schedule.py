@@ -1,16 +1,17 @@
 """``kfp-mlops schedule``."""
 
 import json
-from pathlib import Path
+from typing import Any
 
 import click
 
 from kfp_mlops.compile.commands.kfp_options import (
     PIPELINE_HELP,
-    endpoint_options,
     pipeline_options,
     upload,
 )
+from kfp_mlops.compile.commands.options import endpoint_options
+from kfp_mlops.compile.exits import fail
 
 
 @click.command("schedule", epilog=PIPELINE_HELP)
@@ -51,25 +52,16 @@ def schedule_command(
     pipeline: str,
     cron: str,
     name: str | None,
-    params: tuple[str, ...],
     experiment: str,
-    pipeline_name: str | None,
-    version_name: str | None,
-    description: str | None,
     service_account: str | None,
-    image_registry: str,
-    image_tag: str,
     as_json: bool,
-    endpoint: str | None,
-    namespace: str | None,
-    kube_context: str | None,
-    token_file: Path | None,
     max_concurrency: int,
     catchup: bool,
     start_time: str | None,
     end_time: str | None,
     paused: bool,
     replace: bool,
+    **upload_options: Any,
 ) -> None:
     """Uploads PIPELINE to a Kubeflow Pipelines endpoint and runs it on a cron schedule.
 
@@ -87,19 +79,7 @@ def schedule_command(
         kfp_endpoint.check_time(end_time, "end time")
     except ValueError as error:
         raise click.BadParameter(str(error)) from error
-    uploaded = upload(
-        pipeline,
-        params,
-        image_registry=image_registry,
-        image_tag=image_tag,
-        pipeline_name=pipeline_name,
-        version_name=version_name,
-        description=description,
-        endpoint=endpoint,
-        namespace=namespace,
-        kube_context=kube_context,
-        token_file=token_file,
-    )
+    uploaded = upload(pipeline, **upload_options)
     version = uploaded.version
     try:
         scheduled = kfp_endpoint.schedule(
@@ -119,7 +99,7 @@ def schedule_command(
             service_account=service_account,
         )
     except kfp_endpoint.EndpointError as error:
-        raise click.ClickException(str(error)) from error
+        fail(error)
     result = {
         "recurring_run_id": scheduled.recurring_run_id,
         "name": scheduled.name,

@@ -33,15 +33,16 @@ def serve_command(
     V1 (POST /v1/models/NAME:predict), V2 (POST /v2/models/NAME/infer) and Prometheus metrics
     (GET /metrics), as the stock KServe sklearn runtime does.
     """
-    from kfp_mlops.components.deployment.local_server import SERVER_MODULE
-    from kfp_mlops.components.deployment.model_source import model_directory
-    from kfp_mlops.components.errors import ComponentInputError
+    from kfp_mlops.compile.exits import fail
+    from kfp_mlops.components.common.errors import ComponentError
+    from kfp_mlops.components.serving.local_server import SERVER_MODULE
+    from kfp_mlops.components.serving.model_source import model_directory
 
     with tempfile.TemporaryDirectory(prefix="kfp-mlops-serve-") as work_dir:
         try:
             folder = model_directory(model, tracking_uri, Path(work_dir))
-        except ComponentInputError as error:
-            raise click.ClickException(str(error)) from None
+        except ComponentError as error:
+            fail(error)
         command = [sys.executable, "-m", SERVER_MODULE, "--model-dir", str(folder)]
         command += ["--name", name, "--host", host, "--port", str(port)]
         if predict_proba:

@@ -3,17 +3,17 @@
 import json
 import sys
 import time
-from pathlib import Path
+from typing import Any
 
 import click
 
 from kfp_mlops.compile.commands.kfp_options import (
     PIPELINE_HELP,
-    endpoint_options,
     pipeline_options,
     upload,
 )
-from kfp_mlops.compile.commands.run import EXIT_FAILED, EXIT_REJECTED
+from kfp_mlops.compile.commands.options import endpoint_options
+from kfp_mlops.compile.exits import EXIT_FAILED, EXIT_REJECTED, fail
 
 _REJECTION_TASKS = ("record-rejection",)
 
@@ -57,24 +57,15 @@ def _progress(name: str, state: str) -> None:
 )
 def submit_command(
     pipeline: str,
-    params: tuple[str, ...],
     experiment: str,
-    pipeline_name: str | None,
-    version_name: str | None,
-    description: str | None,
     service_account: str | None,
-    image_registry: str,
-    image_tag: str,
     as_json: bool,
-    endpoint: str | None,
-    namespace: str | None,
-    kube_context: str | None,
-    token_file: Path | None,
     run_name: str | None,
     wait: bool,
     timeout: float | None,
     poll_seconds: float,
     rejection_tasks: tuple[str, ...],
+    **upload_options: Any,
 ) -> None:
     """Uploads PIPELINE to a Kubeflow Pipelines endpoint and starts a run of it.
 
@@ -84,19 +75,7 @@ def submit_command(
     """
     from kfp_mlops.compile import kfp_endpoint
 
-    uploaded = upload(
-        pipeline,
-        params,
-        image_registry=image_registry,
-        image_tag=image_tag,
-        pipeline_name=pipeline_name,
-        version_name=version_name,
-        description=description,
-        endpoint=endpoint,
-        namespace=namespace,
-        kube_context=kube_context,
-        token_file=token_file,
-    )
+    uploaded = upload(pipeline, **upload_options)
     client, target, version = uploaded.client, uploaded.target, uploaded.version
     name = run_name or f"{uploaded.name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
     try:
@@ -104,7 +83,7 @@ def submit_command(
             client, target, version, experiment, name, uploaded.arguments, service_account
         )
     except kfp_endpoint.EndpointError as error:
-        raise click.ClickException(str(error)) from error
+        fail(error)
     url = target.run_url(started.run_id) if target.host else None
     click.echo(f"run {started.run_name} started: {url or started.run_id}", err=True)
     result: dict[str, object] = {
@@ -133,7 +112,7 @@ def submit_command(
             timeout_seconds=timeout,
         )
     except kfp_endpoint.EndpointError as error:
-        raise click.ClickException(str(error)) from error
+        fail(error)
     ended = kfp_endpoint.outcome(finished, rejection_tasks)
     result.update(
         {

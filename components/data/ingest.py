@@ -8,8 +8,8 @@ import pyarrow.csv as pacsv
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from kfp_mlops.components.data.tables import as_stored, write_datasets
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import as_stored, write_datasets
 
 FORMATS = ("csv", "parquet")
 _SUFFIXES = {

@@ -7,8 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kfp_mlops.components.data.tables import read_parquet, write_datasets
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import read_parquet, write_datasets
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,9 +6,9 @@ import math
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kfp_mlops.components.atomic import write_text
-from kfp_mlops.components.data.tables import read_parquet
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.atomic import write_text
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import read_parquet
 
 TYPE_FAMILIES = {
     "numeric": lambda t: (

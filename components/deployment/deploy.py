@@ -8,12 +8,12 @@ writes a JSON description of the deployed service, atomically, only when the rol
 import json
 from collections.abc import Mapping
 
-from kfp_mlops.components.atomic import write_text
+from kfp_mlops.components.common.atomic import write_text
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.deployment import kserve_manifest
 from kfp_mlops.components.deployment.kube_api import InferenceServices, connect
 from kfp_mlops.components.deployment.rollout import Rollout
 from kfp_mlops.components.deployment.smoke import smoke_request, smoke_rows
-from kfp_mlops.components.errors import ComponentInputError
 
 DEFAULT_REQUESTS = {"cpu": "1", "memory": "2Gi"}
 """The stock KServe runtimes' own requests (and limits)."""

@@ -34,7 +34,7 @@ from kserve import (
 )
 from kubernetes.client import ApiClient, V1ObjectMeta, V1ResourceRequirements
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"

@@ -23,7 +23,11 @@ import urllib3.exceptions
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import (
+    ComponentError,
+    ComponentInputError,
+    ExternalSystemError,
+)
 
 GROUP = "serving.kserve.io"
 VERSION = "v1beta1"
@@ -125,22 +129,24 @@ class InferenceServices:
         self.namespace = namespace
         self.api = client.CustomObjectsApi(cluster.api_client)
 
-    def _fail(self, error: ApiException, verb: str, name: str | None) -> ComponentInputError:
+    def _fail(self, error: ApiException, verb: str, name: str | None) -> ComponentError:
+        """The one-line error for an API refusal: 422 (a manifest the server refuses) is bad
+        input; the rest (credentials, permissions, KServe missing, server errors) the cluster's."""
         target = f"{RESOURCE} {name!r}" if name else RESOURCE
         message = _status_message(error)
         if error.status == 401:
-            return ComponentInputError(
+            return ExternalSystemError(
                 f"the Kubernetes API ({self.cluster.source}) refused the credentials (401 "
                 f"Unauthorized) to {verb} {target}: {message}"
             )
         if error.status == 403:
-            return ComponentInputError(
+            return ExternalSystemError(
                 f"missing permission: {verb} {RESOURCE} in namespace {self.namespace!r} (403 "
                 f"Forbidden: {message}); grant it with {RBAC_MANIFEST} "
                 f"(kubectl apply -n {self.namespace} -f {RBAC_MANIFEST})"
             )
         if error.status == 404 and _is_missing_resource_type(error, name):
-            return ComponentInputError(
+            return ExternalSystemError(
                 f"the cluster has no {RESOURCE} resource (404 on {verb}): KServe is not installed "
                 f"or namespace {self.namespace!r} does not exist: {message}"
             )
@@ -148,7 +154,7 @@ class InferenceServices:
             return ComponentInputError(
                 f"the API server refused to {verb} {target} (422 Invalid): {message}"
             )
-        return ComponentInputError(
+        return ExternalSystemError(
             f"the Kubernetes API answered {error.status} to {verb} {target} in namespace "
             f"{self.namespace!r}: {message}"
         )
@@ -161,7 +167,7 @@ class InferenceServices:
                 raise Conflict(_status_message(error)) from None
             raise self._fail(error, verb, name) from None
         except urllib3.exceptions.HTTPError as error:
-            raise ComponentInputError(
+            raise ExternalSystemError(
                 f"cannot reach the Kubernetes API at {self.cluster.api_client.configuration.host} "
                 f"to {verb} {RESOURCE}: {error}"
             ) from None
@@ -177,7 +183,7 @@ class InferenceServices:
                 return None
             raise self._fail(error, "get", name) from None
         except urllib3.exceptions.HTTPError as error:
-            raise ComponentInputError(
+            raise ExternalSystemError(
                 f"cannot reach the Kubernetes API at {self.cluster.api_client.configuration.host} "
                 f"to get {RESOURCE}: {error}"
             ) from None
@@ -279,7 +285,7 @@ class InferenceServices:
             except urllib3.exceptions.ReadTimeoutError:
                 pass  # the watch outlived its deadline: the loop re-checks it
             except urllib3.exceptions.HTTPError as error:
-                raise ComponentInputError(
+                raise ExternalSystemError(
                     f"cannot reach the Kubernetes API at "
                     f"{self.cluster.api_client.configuration.host} to watch {RESOURCE}: {error}"
                 ) from None

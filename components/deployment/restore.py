@@ -12,11 +12,11 @@ revision is checked through the runtime's model-ready endpoint instead of a smok
 import copy
 from collections.abc import Callable, Mapping
 
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.deployment import kserve_manifest
 from kfp_mlops.components.deployment.kube_api import InferenceServices, connect
 from kfp_mlops.components.deployment.rollout import Rollout, RolloutResult
 from kfp_mlops.components.deployment.smoke import model_ready_probe
-from kfp_mlops.components.errors import ComponentInputError
 
 REQUIRED_TAGS = ("name", "namespace", "storage_uri", "model_format")
 

@@ -26,8 +26,8 @@ import copy
 import dataclasses
 from collections.abc import Callable, Mapping
 
+from kfp_mlops.components.common.errors import ComponentError, ComponentInputError
 from kfp_mlops.components.deployment.kube_api import Conflict, InferenceServices
-from kfp_mlops.components.errors import ComponentInputError
 
 CONFLICT_RETRIES = 5
 DEFAULT_CANARY_PERCENT = 10
@@ -347,7 +347,7 @@ class Rollout:
     def _check(self, service: Mapping) -> str | None:
         try:
             self.smoke(smoke_url(service))
-        except ComponentInputError as error:
+        except ComponentError as error:
             return f"the smoke request failed: {error}"
         return None
 

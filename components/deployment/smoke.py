@@ -26,12 +26,12 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.data.tables import read_parquet
+from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
+from kfp_mlops.components.common.model_loading import load_model_dir
+from kfp_mlops.components.common.onnx_model import OnnxClassifier, TorchOnnxModel, v2_request
+from kfp_mlops.components.common.protocols import v1_answer, v1_rows_body
+from kfp_mlops.components.common.tables import read_parquet
 from kfp_mlops.components.deployment.kserve_manifest import ModelFormat
-from kfp_mlops.components.deployment.model_loading import load_model_dir
-from kfp_mlops.components.deployment.onnx_model import OnnxClassifier, TorchOnnxModel, v2_request
-from kfp_mlops.components.deployment.protocols import v1_answer, v1_rows_body
-from kfp_mlops.components.errors import ComponentInputError
 
 ATTEMPTS = 3
 RETRY_SECONDS = 2.0
@@ -151,7 +151,7 @@ def _post(url: str, payload: bytes, timeout: float) -> dict:
         except json.JSONDecodeError as error:
             problem = f"the answer is not JSON: {error}"
             break
-    raise ComponentInputError(f"POST {url} failed: {problem}")
+    raise ExternalSystemError(f"POST {url} failed: {problem}")
 
 
 def _label_output(answer: Mapping) -> np.ndarray:
@@ -246,9 +246,9 @@ def model_ready_probe(serving_format: ModelFormat, service_name: str) -> Callabl
             with urllib.request.urlopen(url, timeout=30) as response:
                 body = response.read()
         except urllib.error.HTTPError as error:
-            raise ComponentInputError(f"GET {url} answered HTTP {error.code}") from None
+            raise ExternalSystemError(f"GET {url} answered HTTP {error.code}") from None
         except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
-            raise ComponentInputError(
+            raise ExternalSystemError(
                 f"GET {url} failed: {getattr(error, 'reason', error)}"
             ) from None
         if serving_format.protocol == "v1":

@@ -22,15 +22,11 @@ import dataclasses
 import math
 from collections.abc import Mapping
 
-from kfp_mlops.components.atomic import write_text
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.evaluation.gate import (
-    LOWER_IS_BETTER,
-    GateDecision,
-    decide,
-    numeric_metrics,
-)
-from kfp_mlops.components.registry.mlflow_registry import RegisteredVersion, version_with_alias
+from kfp_mlops.components.common.atomic import write_text
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.metrics import LOWER_IS_BETTER
+from kfp_mlops.components.common.mlflow_registry import RegisteredVersion, version_with_alias
+from kfp_mlops.components.evaluation.gate import GateDecision, decide, numeric_metrics
 
 DEFAULT_RELATIVE_MARGIN = 0.05
 

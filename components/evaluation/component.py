@@ -52,7 +52,8 @@ def evaluate_classifier(
     """
     from collections import namedtuple
 
-    from kfp_mlops.components.evaluation.metrics import SCALAR_METRICS, evaluate_to_files
+    from kfp_mlops.components.common.metrics import SCALAR_METRICS
+    from kfp_mlops.components.evaluation.evaluate import evaluate_to_files
 
     evaluation = evaluate_to_files(
         model.path, test.path, target_column, metrics.path, classification_metrics.path

@@ -17,11 +17,9 @@ import dataclasses
 import difflib
 import math
 
-from kfp_mlops.components.atomic import write_text
-from kfp_mlops.components.errors import ComponentInputError
-
-LOWER_IS_BETTER = frozenset({"log_loss"})
-"""Metrics whose threshold is a maximum rather than a minimum."""
+from kfp_mlops.components.common.atomic import write_text
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.metrics import LOWER_IS_BETTER
 
 NO_THRESHOLDS = "no thresholds given: nothing to approve against"
 

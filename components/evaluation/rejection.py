@@ -1,6 +1,6 @@
 """The record a pipeline writes when its gate rejects a model: why, and the metrics it had."""
 
-from kfp_mlops.components.atomic import write_text
+from kfp_mlops.components.common.atomic import write_text
 
 
 def _value(value: object) -> str:

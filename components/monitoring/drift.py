@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 
 PSI_EPSILON = 1e-4
 """The smallest share a bin counts with in the PSI, so that an empty bin gives a finite value."""

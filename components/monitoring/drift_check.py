@@ -5,8 +5,8 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kfp_mlops.components.atomic import write_text
-from kfp_mlops.components.data.tables import read_parquet
+from kfp_mlops.components.common.atomic import write_text
+from kfp_mlops.components.common.tables import read_parquet
 from kfp_mlops.components.monitoring.drift import DriftResult, Thresholds, compare_datasets
 from kfp_mlops.components.monitoring.report import render_html
 

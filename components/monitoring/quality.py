@@ -2,7 +2,7 @@
 
 The champion is the registered model version an MLflow alias points at (``champion`` by default).
 It is loaded from the registry, scored on the labelled rows with the same metrics as
-``evaluate_classifier`` (see :mod:`kfp_mlops.components.evaluation.metrics`), and each watched
+``evaluate_classifier`` (see :mod:`kfp_mlops.components.common.metrics`), and each watched
 metric is compared with the value recorded on the MLflow run that logged the version (its test
 split metrics).
 
@@ -25,17 +25,15 @@ import mlflow.artifacts
 import mlflow.sklearn
 from sklearn.pipeline import Pipeline
 
-from kfp_mlops.components.atomic import write_text
-from kfp_mlops.components.data.tables import fingerprint, read_parquet
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.evaluation.gate import LOWER_IS_BETTER
-from kfp_mlops.components.evaluation.metrics import SCALAR_METRICS, classification_metrics
-from kfp_mlops.components.registry.mlflow_registry import (
+from kfp_mlops.components.common.atomic import write_text
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.metrics import SCALAR_METRICS, lower_is_better, score_classifier
+from kfp_mlops.components.common.mlflow_registry import (
     RegisteredVersion,
     connect,
     version_with_alias,
 )
-from kfp_mlops.components.training.features import feature_frame, target_values
+from kfp_mlops.components.common.tables import fingerprint, read_parquet
 
 DEFAULT_METRICS = ("accuracy", "f1", "roc_auc")
 
@@ -123,8 +121,7 @@ def compare_metric(
     name: str, recorded: float, current: float, max_degradation: float
 ) -> MetricComparison:
     """Compares one metric with its recorded value (see the module's rule)."""
-    lower_is_better = name in LOWER_IS_BETTER
-    if lower_is_better:
+    if lower_is_better(name):
         degraded = current > recorded * (1 + max_degradation)
     else:
         degraded = current < recorded * (1 - max_degradation)
@@ -219,11 +216,9 @@ def check_quality(
     table = read_parquet(labelled_path)
     if target_column not in table.column_names:
         raise ComponentInputError(
-            f"target column {target_column!r} not found in the labelled data; its columns are: "
+            f"target column {target_column!r} not found in the labelled data; the columns are: "
             f"{', '.join(table.column_names)}"
         )
-    if table.num_rows == 0:
-        raise ComponentInputError(f"the labelled data {labelled_path} has no rows")
     champion = version_with_alias(tracking_uri, registered_model_name, alias)
     data_fingerprint = fingerprint(table)
     if champion is None:
@@ -233,16 +228,8 @@ def check_quality(
         )
         return QualityResult(None, {}, [], False, [reason], table.num_rows, data_fingerprint)
     model = load_registered_model(tracking_uri, champion)
-    feature_columns = getattr(model, "feature_names_in_", None)
-    if feature_columns is None:
-        raise ComponentInputError(
-            f"the champion {champion.model_uri} was not fitted on named columns, so the labelled "
-            "data's feature columns cannot be chosen"
-        )
-    frame = feature_frame(table, list(feature_columns), "labelled data")
-    y_true = target_values(table, target_column, "labelled data")
-    current = classification_metrics(
-        y_true, model.predict(frame), model.predict_proba(frame), model.classes_
+    current = score_classifier(
+        model, table, target_column, "labelled data", f"champion {champion.model_uri}"
     ).scalars
     comparisons, skipped = compare_with_champion(current, champion.metrics, names, max_degradation)
     degraded = [item.reason for item in comparisons if item.degraded]

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from kfp_mlops.components.atomic import write_text
+from kfp_mlops.components.common.atomic import write_text
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.registry.mlflow_registry import (
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.mlflow_registry import (
     check_alias,
     check_registered_model_name,
     connect,

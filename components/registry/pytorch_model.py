@@ -17,7 +17,7 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 
-from kfp_mlops.components.training import torch_artifact
+from kfp_mlops.components.common import torch_artifact
 
 REQUIREMENTS = ("onnxruntime", "onnx", "numpy", "pandas")
 """What loading the logged ONNX model needs besides MLflow itself."""

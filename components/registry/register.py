@@ -27,9 +27,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.base import BaseEstimator
 
-from kfp_mlops.components.data.tables import fingerprint, read_parquet
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.registry.mlflow_registry import (
+from kfp_mlops.components.common import torch_artifact
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.mlflow_registry import (
     check_alias,
     check_registered_model_name,
     connect,
@@ -37,15 +37,12 @@ from kfp_mlops.components.registry.mlflow_registry import (
     set_alias_with,
     sqlite_database,
 )
+from kfp_mlops.components.common.model_io import model_file
+from kfp_mlops.components.common.model_loading import ALLOWED_PACKAGES
+from kfp_mlops.components.common.tables import fingerprint, read_parquet
 from kfp_mlops.components.registry.pytorch_model import log_pytorch_model
-from kfp_mlops.components.training import torch_artifact
 
-MODEL_FILE = "model.joblib"
-MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
-"""A KServe sklearn model directory must hold exactly one file with one of these suffixes."""
 REQUIRED_MODEL_METADATA = ("estimator", "hyperparameters", "feature_columns")
-TRUSTED_PACKAGES = ("sklearn", "numpy", "scipy", "pandas", "joblib")
-"""The packages a model may reference (the stock KServe runtime's unpickling allow-list)."""
 REQUIREMENTS = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
 """What loading the logged model needs besides MLflow itself (which MLflow adds)."""
 DATASET_PARTS = ("train", "validation", "test")
@@ -85,27 +82,14 @@ def load_model_directory(model_dir: str | os.PathLike[str]) -> BaseEstimator:
     """Loads the scikit-learn model of a Model artifact directory (its one ``model.joblib``).
 
     Raises:
-        ComponentInputError: ``model_dir`` is not a directory, or does not hold exactly one model
-            file (``.joblib``/``.pkl``/``.pickle``) named ``model.joblib``, or that file is not a
-            scikit-learn estimator.
+        ComponentInputError: ``model_dir`` does not hold exactly one model file (see
+            :func:`.model_io.model_file`), or that file is not a scikit-learn estimator.
     """
-    folder = Path(model_dir)
-    if not folder.is_dir():
-        raise ComponentInputError(
-            f"model artifact {folder} is not a directory holding {MODEL_FILE}"
-        )
-    model_files = sorted(p.name for p in folder.iterdir() if p.name.endswith(MODEL_SUFFIXES))
-    if model_files != [MODEL_FILE]:
-        found = ", ".join(model_files) or "none"
-        raise ComponentInputError(
-            f"model directory {folder} must hold exactly one model file, {MODEL_FILE}; "
-            f"found: {found}"
-        )
-    model = joblib.load(folder / MODEL_FILE)
+    path = model_file(model_dir)
+    model = joblib.load(path)
     if not isinstance(model, BaseEstimator):
         raise ComponentInputError(
-            f"{folder / MODEL_FILE} holds a {type(model).__qualname__}, "
-            "not a scikit-learn estimator"
+            f"{path} holds a {type(model).__qualname__}, not a scikit-learn estimator"
         )
     return model
 
@@ -121,11 +105,11 @@ def skops_trusted_types(model: BaseEstimator) -> list[str]:
         ComponentInputError: The model references a type from another package.
     """
     untrusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
-    foreign = [name for name in untrusted if name.split(".")[0] not in TRUSTED_PACKAGES]
+    foreign = [name for name in untrusted if name.split(".")[0] not in ALLOWED_PACKAGES]
     if foreign:
         raise ComponentInputError(
             f"the model references {', '.join(foreign)}: only classes from "
-            f"{', '.join(TRUSTED_PACKAGES)} are allowed in a model"
+            f"{', '.join(ALLOWED_PACKAGES)} are allowed in a model"
         )
     return untrusted
 

@@ -1,4 +1,5 @@
-"""Training components: fit a scikit-learn classifier and its preprocessing on the train split."""
+"""Training components: a scikit-learn classifier with its preprocessing (train_sklearn), or a
+PyTorch network on CPU or GPUs (train_pytorch), fitted on the train split."""
 
 from typing import Dict, Optional
 

@@ -39,8 +39,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training.features import FeatureLayout
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.features import FeatureLayout
 
 REPOSITORY_DIR = "onnx"
 """The Triton model repository inside the Model artifact's directory."""

@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import torch
 
-from kfp_mlops.components.atomic import atomic_file
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.atomic import atomic_file
+from kfp_mlops.components.common.errors import ComponentInputError
 
 KEEP = 2
 """How many of the newest checkpoints are kept."""

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 
-from kfp_mlops.components.data.tables import fingerprint, read_parquet
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import fingerprint, read_parquet
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from kfp_mlops.components.atomic import atomic_directory
-from kfp_mlops.components.training.torch_artifact import (
+from kfp_mlops.components.common.atomic import atomic_directory
+from kfp_mlops.components.common.torch_artifact import (
     FORMAT,
     MANIFEST_FILE,
     ONNX_FILE,

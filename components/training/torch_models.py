@@ -29,7 +29,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 
 
 @dataclasses.dataclass(frozen=True)

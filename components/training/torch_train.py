@@ -42,7 +42,7 @@ import torch
 import torch.distributed as dist
 from torch.nn import functional
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.training.torch_checkpoints import CheckpointStore, run_key
 from kfp_mlops.components.training.torch_data import (
     TensorSplit,

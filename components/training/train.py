@@ -6,21 +6,21 @@ import sklearn
 from sklearn.metrics import accuracy_score
 from sklearn.pipeline import Pipeline
 
-from kfp_mlops.components.atomic import atomic_directory
-from kfp_mlops.components.data.tables import fingerprint, read_parquet
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training.features import (
+from kfp_mlops.components.common.atomic import atomic_directory
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.estimators import (
+    make_estimator,
+    resolved_hyperparameters,
+)
+from kfp_mlops.components.common.features import (
     feature_frame,
     feature_layout,
     preprocessor,
     target_values,
 )
-from kfp_mlops.components.training.model_io import MODEL_FILE
+from kfp_mlops.components.common.model_io import MODEL_FILE
+from kfp_mlops.components.common.tables import fingerprint, read_parquet
 from kfp_mlops.components.training.onnx_export import export_onnx
-from kfp_mlops.components.training.sklearn_estimators import (
-    make_estimator,
-    resolved_hyperparameters,
-)
 
 
 def train_to_directory(

@@ -19,9 +19,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from optuna.trial import FrozenTrial, TrialState
 
-from kfp_mlops.components.atomic import write_text
-from kfp_mlops.components.data.tables import write_parquet
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.atomic import write_text
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import write_parquet
 from kfp_mlops.components.tuning import study
 
 _COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#d62728", "FAIL": "#7f7f7f", "RUNNING": "#ff7f0e"}

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 from sklearn import metrics as skm
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 
 
 def _accuracy(y_true: np.ndarray, probabilities: np.ndarray, classes: np.ndarray) -> float:

@@ -26,7 +26,7 @@ from typing import Literal
 
 import optuna
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 
 Choice = None | bool | int | float | str
 """A value a categorical parameter may take (what Optuna stores and JSON carries)."""

@@ -38,8 +38,8 @@ import optuna
 import sqlalchemy
 from optuna.trial import TrialState
 
-from kfp_mlops.components.atomic import atomic_directory, write_text
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.atomic import atomic_directory, write_text
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.tuning import scores, search_space, trainers
 
 STORAGE_ENV = "OPTUNA_STORAGE_URL"

@@ -22,15 +22,15 @@ from typing import Protocol
 import numpy as np
 from sklearn.base import ClassifierMixin
 
-from kfp_mlops.components.data.tables import fingerprint, read_parquet
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training.features import (
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.estimators import ESTIMATORS, make_estimator
+from kfp_mlops.components.common.features import (
     feature_frame,
     feature_layout,
     preprocessor,
     target_values,
 )
-from kfp_mlops.components.training.sklearn_estimators import ESTIMATORS, make_estimator
+from kfp_mlops.components.common.tables import fingerprint, read_parquet
 from kfp_mlops.components.tuning import scores
 
 FIRST_REPORT = 10

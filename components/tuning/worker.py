@@ -15,8 +15,8 @@ from collections.abc import Callable
 import optuna
 from optuna.trial import TrialState
 
-from kfp_mlops.components.atomic import write_text
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.atomic import write_text
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.tuning import search_space, study, trainers
 
 DATA_ATTR = "data_fingerprint"

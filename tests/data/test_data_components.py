@@ -7,8 +7,8 @@ import pytest
 from kfp.dsl import Dataset, Markdown
 
 from kfp_mlops.components import data
-from kfp_mlops.components.data.tables import fingerprint
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import fingerprint
 
 
 def _ingested(source: Path, folder: Path) -> Dataset:

@@ -12,7 +12,7 @@ from kfp_mlops.components import data
 pytestmark = pytest.mark.filterwarnings("ignore:You may be attemping to run a task:RuntimeWarning")
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_ERROR = "kfp_mlops.components.errors.ComponentInputError: "
+_ERROR = "kfp_mlops.components.common.errors.ComponentInputError: "
 
 
 @dsl.pipeline(name="data-steps")

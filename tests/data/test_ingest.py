@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import fingerprint
 from kfp_mlops.components.data.ingest import detect_format, ingest_to_parquet, read_source
-from kfp_mlops.components.data.tables import fingerprint
-from kfp_mlops.components.errors import ComponentInputError
 
 
 @pytest.fixture

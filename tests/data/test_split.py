@@ -8,14 +8,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import fingerprint, write_parquet
 from kfp_mlops.components.data.split import (
     allocate,
     split_to_parquet,
     stratified_split,
     time_split,
 )
-from kfp_mlops.components.data.tables import fingerprint, write_parquet
-from kfp_mlops.components.errors import ComponentInputError
 
 FRACTIONS = {"train": 0.7, "validation": 0.15, "test": 0.15}
 

@@ -9,7 +9,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from kfp_mlops.components.data.tables import (
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import (
     as_stored,
     dataset_metadata,
     fingerprint,
@@ -17,7 +18,6 @@ from kfp_mlops.components.data.tables import (
     write_parquet,
     write_parquets,
 )
-from kfp_mlops.components.errors import ComponentInputError
 
 
 @pytest.fixture

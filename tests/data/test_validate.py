@@ -6,9 +6,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from kfp_mlops.components.data.tables import write_parquet
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import write_parquet
 from kfp_mlops.components.data.validate import ValidationReport, validate_table, validate_to_report
-from kfp_mlops.components.errors import ComponentInputError
 
 
 @pytest.fixture

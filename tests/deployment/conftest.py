@@ -6,7 +6,7 @@ import pytest
 from deployment.fake_kube_api import FakeKubeApi
 from deployment.model_dirs import fit_pipeline, write_model_dir
 
-from kfp_mlops.components.data.tables import read_parquet
+from kfp_mlops.components.common.tables import read_parquet
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from kfp_mlops.components.data.tables import dataset_metadata
+from kfp_mlops.components.common.tables import dataset_metadata
 
 TARGET = "target"
 

@@ -11,10 +11,10 @@ from deployment.onnx_v2_server import onnx_v2_server
 from kfp import dsl
 
 from kfp_mlops.components import deployment
-from kfp_mlops.components.data.tables import read_parquet
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import read_parquet
 from kfp_mlops.components.deployment.deploy import deploy_model
-from kfp_mlops.components.deployment.local_server import running_model_server
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.serving.local_server import running_model_server
 from kfp_mlops.components.training.train import train_to_directory
 
 pytestmark = pytest.mark.slow

@@ -18,17 +18,17 @@ from kfp import dsl
 from support.torch_training import train_small_mlp
 
 from kfp_mlops.components import deployment
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.model_loading import load_model_dir
+from kfp_mlops.components.common.onnx_model import TorchOnnxModel
+from kfp_mlops.components.common.tables import read_parquet, write_parquet
+from kfp_mlops.components.common.torch_artifact import ONNX_FILE
 from kfp_mlops.components.data.ingest import ingest_to_parquet
 from kfp_mlops.components.data.split import split_to_parquet
-from kfp_mlops.components.data.tables import read_parquet, write_parquet
 from kfp_mlops.components.deployment import kserve_manifest as km
 from kfp_mlops.components.deployment.deploy import deploy_model
-from kfp_mlops.components.deployment.model_loading import load_model_dir
-from kfp_mlops.components.deployment.onnx_model import TorchOnnxModel
 from kfp_mlops.components.deployment.rollout import traffic
 from kfp_mlops.components.deployment.smoke import PROBABILITY_TOLERANCE, smoke_request
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training.torch_artifact import ONNX_FILE
 
 NAME = "tumours"
 NAMESPACE = "models"

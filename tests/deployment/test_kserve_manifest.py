@@ -7,8 +7,8 @@ import pytest
 import yaml
 from deployment import crd
 
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.deployment import kserve_manifest as km
-from kfp_mlops.components.errors import ComponentInputError
 
 FORMATS = sorted(km.MODEL_FORMATS)
 FRAMEWORK_FORMATS = sorted(

@@ -8,13 +8,13 @@ import pytest
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from kfp_mlops.components.data.tables import read_parquet
-from kfp_mlops.components.deployment.model_loading import (
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.model_loading import (
     find_model_file,
     load_model_dir,
     load_model_file,
 )
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.tables import read_parquet
 
 
 class WritesSentinel:
@@ -76,7 +76,7 @@ def test_directory_with_two_model_files_is_refused_naming_both(tmp_path):
 
 
 def test_missing_directory_is_refused(tmp_path):
-    with pytest.raises(ComponentInputError, match="does not exist or is not a directory"):
+    with pytest.raises(ComponentInputError, match="model directory not found"):
         load_model_dir(tmp_path / "absent")
 
 

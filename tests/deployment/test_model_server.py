@@ -13,14 +13,14 @@ import joblib
 import numpy as np
 import pytest
 
-from kfp_mlops.components.data.tables import read_parquet
-from kfp_mlops.components.deployment.local_server import running_model_server
-from kfp_mlops.components.deployment.protocols import PROTOCOLS, InferenceClient
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.protocols import PROTOCOLS, InferenceClient
+from kfp_mlops.components.common.tables import read_parquet
+from kfp_mlops.components.serving.local_server import running_model_server
 
 pytestmark = pytest.mark.slow
 
-SERVER_MODULE = "kfp_mlops.components.deployment.model_server"
+SERVER_MODULE = "kfp_mlops.components.serving.model_server"
 
 
 def listening_addresses(pid: int) -> set[tuple[str, int]]:
@@ -161,7 +161,7 @@ def test_server_stops_when_its_caller_dies(breast_cancer_model, tmp_path):
     folder, _ = breast_cancer_model
     caller = (
         "import os, sys\n"
-        "from kfp_mlops.components.deployment.local_server import running_model_server\n"
+        "from kfp_mlops.components.serving.local_server import running_model_server\n"
         "with running_model_server(sys.argv[1]) as server:\n"
         "    print(server.pid, flush=True)\n"
         "    os._exit(0)\n"  # dies without running any cleanup

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kfp_mlops.components.deployment.protocols import (
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.protocols import (
     PROTOCOLS,
     v1_answer,
     v1_pandas_body,
@@ -15,7 +16,6 @@ from kfp_mlops.components.deployment.protocols import (
     v2_body,
     v2_datatype,
 )
-from kfp_mlops.components.errors import ComponentInputError
 
 
 @pytest.fixture

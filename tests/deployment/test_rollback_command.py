@@ -7,10 +7,10 @@ from deployment.model_dirs import fit_pipeline, write_model_dir
 from support.mlflow_store import aliases, empty_store, fresh_store, register_version
 
 from kfp_mlops.compile.cli import main
-from kfp_mlops.components.data.tables import read_parquet
+from kfp_mlops.components.common.tables import read_parquet
 from kfp_mlops.components.deployment import kserve_manifest as km
-from kfp_mlops.components.deployment.local_server import running_model_server
 from kfp_mlops.components.registry.promotion import promote
+from kfp_mlops.components.serving.local_server import running_model_server
 
 NAME = "breast-cancer"
 NAMESPACE = "models"

@@ -9,6 +9,7 @@ import pytest
 from deployment import crd
 from deployment.fake_kube_api import USER
 
+from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
 from kfp_mlops.components.deployment import kserve_manifest as km
 from kfp_mlops.components.deployment.kube_api import InferenceServices, connect
 from kfp_mlops.components.deployment.rollout import (
@@ -17,7 +18,6 @@ from kfp_mlops.components.deployment.rollout import (
     predictor_patch,
     traffic,
 )
-from kfp_mlops.components.errors import ComponentInputError
 
 NAME = "breast-cancer"
 NAMESPACE = "models"
@@ -253,7 +253,7 @@ def test_403_names_the_missing_permission(kube, missing, setup):
     setup(kube)
     kube.allowed.discard(missing)
 
-    with pytest.raises(ComponentInputError) as raised:
+    with pytest.raises(ExternalSystemError) as raised:
         rollout(kube, Smoke(), "m2").run()
 
     message = str(raised.value)
@@ -338,14 +338,14 @@ def test_invalid_manifest_is_refused_by_the_schema_with_422(kube):
 def test_wrong_credentials_are_a_401(kube, tmp_path, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig(tmp_path / "other", token="stolen")))
 
-    with pytest.raises(ComponentInputError, match=r"refused the credentials \(401 Unauthorized\)"):
+    with pytest.raises(ExternalSystemError, match=r"refused the credentials \(401 Unauthorized\)"):
         rollout(kube, Smoke()).run()
 
 
 def test_cluster_without_kserve_says_so(kube):
     kube.crd_installed = False
 
-    with pytest.raises(ComponentInputError, match="KServe is not installed"):
+    with pytest.raises(ExternalSystemError, match="KServe is not installed"):
         rollout(kube, Smoke()).run()
 
 

@@ -14,11 +14,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier
 
-from kfp_mlops.components.data.tables import read_parquet, write_parquet
-from kfp_mlops.components.deployment import serve_check
-from kfp_mlops.components.deployment.check import check_served_predictions, run_serve_check
-from kfp_mlops.components.deployment.local_server import running_model_server
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import read_parquet, write_parquet
+from kfp_mlops.components.serving import serve_check
+from kfp_mlops.components.serving.check import check_served_predictions, run_serve_check
+from kfp_mlops.components.serving.local_server import running_model_server
 
 PROTOCOL_KEYS = ("v1_rows", "v1_pandas", "v2")
 

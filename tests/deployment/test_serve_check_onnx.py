@@ -8,12 +8,12 @@ import pyarrow as pa
 import pytest
 from kfp import dsl
 
-from kfp_mlops.components import deployment
-from kfp_mlops.components.data.tables import read_parquet, write_parquet
-from kfp_mlops.components.deployment.check import compare_onnx, run_serve_check
-from kfp_mlops.components.deployment.model_loading import load_model_dir
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training.features import feature_frame
+from kfp_mlops.components import serving
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.features import feature_frame
+from kfp_mlops.components.common.model_loading import load_model_dir
+from kfp_mlops.components.common.tables import read_parquet, write_parquet
+from kfp_mlops.components.serving.check import compare_onnx, run_serve_check
 from kfp_mlops.components.training.train import train_to_directory
 
 
@@ -88,7 +88,7 @@ def test_component_reports_onnx_agreement(trained, breast_cancer_splits, tmp_pat
     report = dsl.Markdown(uri=str(tmp_path / "report"))
     metrics = dsl.Metrics(uri=str(tmp_path / "metrics"))
 
-    deployment.serve_check.python_func(
+    serving.serve_check.python_func(
         model=dsl.Model(uri=str(folder), metadata=dict(metadata)),
         test=dsl.Dataset(uri=breast_cancer_splits["test"]),
         target_column="target",

@@ -16,11 +16,11 @@ from click.testing import CliRunner
 from support.mlflow_store import empty_store, fresh_store
 
 from kfp_mlops.compile.cli import main
-from kfp_mlops.components.data.tables import dataset_metadata, read_parquet
-from kfp_mlops.components.deployment.protocols import PROTOCOLS
+from kfp_mlops.components.common.features import feature_frame
+from kfp_mlops.components.common.model_io import load_sklearn_model
+from kfp_mlops.components.common.protocols import PROTOCOLS
+from kfp_mlops.components.common.tables import dataset_metadata, read_parquet
 from kfp_mlops.components.registry.register import DatasetPart, register_training
-from kfp_mlops.components.training.features import feature_frame
-from kfp_mlops.components.training.model_io import load_sklearn_model
 from kfp_mlops.components.training.train import train_to_directory
 
 pytestmark = pytest.mark.slow

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from support.torch_training import train_small_mlp
 
-from kfp_mlops.components.deployment.check import run_serve_check
-from kfp_mlops.components.deployment.local_server import running_model_server
-from kfp_mlops.components.deployment.model_loading import find_model_file, load_model_dir
-from kfp_mlops.components.deployment.protocols import PROTOCOLS, InferenceClient
-from kfp_mlops.components.training.torch_artifact import ONNX_FILE, TorchOnnxClassifier
+from kfp_mlops.components.common.model_loading import find_model_file, load_model_dir
+from kfp_mlops.components.common.protocols import PROTOCOLS, InferenceClient
+from kfp_mlops.components.common.torch_artifact import ONNX_FILE, TorchOnnxClassifier
+from kfp_mlops.components.serving.check import run_serve_check
+from kfp_mlops.components.serving.local_server import running_model_server
 
 
 @pytest.fixture(scope="module")

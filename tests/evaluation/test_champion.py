@@ -1,19 +1,18 @@
 """The champion/challenger gate: thresholds and the comparison with the production version."""
 
 import math
-import socket
 
 import pytest
 from kfp import dsl
 from support.mlflow_store import empty_store, fresh_store, register_version
 
 from kfp_mlops.components import evaluation
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
+from kfp_mlops.components.common.mlflow_registry import RegisteredVersion
 from kfp_mlops.components.evaluation.champion import (
     champion_gate_to_markdown,
     decide_against_champion,
 )
-from kfp_mlops.components.registry.mlflow_registry import RegisteredVersion
 
 NAME = "breast-cancer"
 THRESHOLDS = {"accuracy": 0.9, "roc_auc": 0.9}
@@ -28,13 +27,6 @@ def store_template(tmp_path_factory) -> object:
 @pytest.fixture
 def tracking_uri(store_template, tmp_path) -> str:
     return fresh_store(store_template, tmp_path / "mlruns")
-
-
-@pytest.fixture
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def champion(metrics=None, version="3", tags=None) -> RegisteredVersion:
@@ -177,7 +169,7 @@ def test_champion_is_read_from_mlflow(tracking_uri, tmp_path):
 
 def test_unreachable_mlflow_fails_the_step(tmp_path, unused_port, monkeypatch):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    with pytest.raises(ComponentInputError, match="cannot use MLflow tracking URI"):
+    with pytest.raises(ExternalSystemError, match="cannot use MLflow tracking URI"):
         champion_gate_to_markdown(
             {"accuracy": 0.96},
             str(tmp_path / "decision.md"),

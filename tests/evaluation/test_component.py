@@ -10,8 +10,8 @@ from kfp.dsl import ClassificationMetrics, Dataset, Markdown, Metrics, Model
 from sklearn.datasets import load_iris
 
 from kfp_mlops.components import evaluation, training
+from kfp_mlops.components.common.tables import read_parquet, write_parquet
 from kfp_mlops.components.data.split import split_to_parquet
-from kfp_mlops.components.data.tables import read_parquet, write_parquet
 from kfp_mlops.components.training.train import train_to_directory
 
 from .conftest import tasks_run

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.evaluation.gate import NO_THRESHOLDS, decide, gate_to_markdown
 
 METRICS = {

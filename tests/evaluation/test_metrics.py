@@ -6,19 +6,18 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from kfp_mlops.components.data.tables import fingerprint, read_parquet
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.evaluation.metrics import (
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.features import feature_frame
+from kfp_mlops.components.common.metrics import (
     MAX_ROC_POINTS,
     SCALAR_METRICS,
     RocCurve,
     classification_metrics,
-    evaluate_model,
-    evaluate_to_files,
     thin_curve,
 )
-from kfp_mlops.components.training.features import feature_frame
-from kfp_mlops.components.training.model_io import load_sklearn_model
+from kfp_mlops.components.common.model_io import load_sklearn_model
+from kfp_mlops.components.common.tables import fingerprint, read_parquet
+from kfp_mlops.components.evaluation.evaluate import evaluate_model, evaluate_to_files
 
 
 def test_binary_metrics_on_known_predictions():

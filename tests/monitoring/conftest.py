@@ -34,7 +34,7 @@ def monitoring_files(
     tmp_path_factory: pytest.TempPathFactory, reference_and_held_out, shifted_held_out
 ) -> dict[str, Path]:
     """reference, held_out and shifted as Parquet files (as the ingest step writes them)."""
-    from kfp_mlops.components.data.tables import write_parquet
+    from kfp_mlops.components.common.tables import write_parquet
 
     folder = tmp_path_factory.mktemp("monitoring")
     frames = {
@@ -53,8 +53,8 @@ def monitoring_files(
 def champion(tmp_path_factory: pytest.TempPathFactory, breast_cancer_splits) -> tuple[str, dict]:
     """An MLflow store whose model "clf" has a version with alias "champion", trained and
     registered by this library's own steps; returns its tracking URI and recorded metrics."""
-    from kfp_mlops.components.data.tables import dataset_metadata, read_parquet
-    from kfp_mlops.components.evaluation.metrics import evaluate_model
+    from kfp_mlops.components.common.tables import dataset_metadata, read_parquet
+    from kfp_mlops.components.evaluation.evaluate import evaluate_model
     from kfp_mlops.components.registry.register import DatasetPart, register_training
     from kfp_mlops.components.training.train import train_to_directory
 
@@ -88,7 +88,7 @@ def champion(tmp_path_factory: pytest.TempPathFactory, breast_cancer_splits) -> 
 @pytest.fixture(scope="session")
 def mislabelled(tmp_path_factory: pytest.TempPathFactory, breast_cancer_splits) -> str:
     """The test split with the label of every third row flipped (new labels the model misses)."""
-    from kfp_mlops.components.data.tables import read_parquet, write_parquet
+    from kfp_mlops.components.common.tables import read_parquet, write_parquet
 
     test = read_parquet(breast_cancer_splits["test"])
     flip = pa.array([index % 3 == 0 for index in range(test.num_rows)])

@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 from support.monitoring_data import SHIFTED, table
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.monitoring import drift
 from kfp_mlops.components.monitoring.drift import Thresholds, compare_datasets
 

@@ -55,7 +55,7 @@ def test_detect_drift_on_held_out_rows_finds_none(monitoring_files, tmp_path: Pa
 
 
 def test_detect_drift_failure_leaves_no_output(monitoring_files, tmp_path: Path):
-    from kfp_mlops.components.errors import ComponentInputError
+    from kfp_mlops.components.common.errors import ComponentInputError
 
     metrics = artifact(dsl.Metrics, tmp_path, "metrics")
     report = artifact(dsl.HTML, tmp_path, "report")

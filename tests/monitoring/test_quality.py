@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.monitoring.quality import (
     check_quality,
     check_quality_to_files,

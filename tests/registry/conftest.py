@@ -2,7 +2,6 @@
 metrics, the split datasets, and a fresh MLflow SQLite store per test."""
 
 import shutil
-import socket
 from pathlib import Path
 
 import joblib
@@ -22,7 +21,7 @@ SEED = 7
 def write_model_artifact(model_dir: Path, train_path: str, hyperparameters: dict) -> dict:
     """Fits the model contract's sklearn Pipeline on the train split and writes it to ``model_dir``
     as its one ``model.joblib``; returns the Model artifact's metadata."""
-    from kfp_mlops.components.data.tables import dataset_metadata, read_parquet
+    from kfp_mlops.components.common.tables import dataset_metadata, read_parquet
 
     train = read_parquet(train_path)
     frame = train.to_pandas()
@@ -64,7 +63,7 @@ def evaluate(model_dir: Path, test_path: str, feature_columns: list[str]) -> dic
 @pytest.fixture(scope="session")
 def split_metadata(breast_cancer_splits) -> dict:
     """Each split's Dataset artifact metadata (rows, schema, fingerprint), as the data step's."""
-    from kfp_mlops.components.data.tables import dataset_metadata, read_parquet
+    from kfp_mlops.components.common.tables import dataset_metadata, read_parquet
 
     return {
         name: dataset_metadata(read_parquet(path)) for name, path in breast_cancer_splits.items()
@@ -110,11 +109,3 @@ def tracking_uri(tmp_path: Path, empty_store: Path) -> str:
     database.parent.mkdir()
     shutil.copyfile(empty_store, database)
     return f"sqlite:///{database}"
-
-
-@pytest.fixture
-def unused_port() -> int:
-    """A local TCP port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -5,7 +5,7 @@ from google.protobuf import json_format, struct_pb2
 from kfp import dsl
 from mlflow import MlflowClient
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.registry import register_model
 
 

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.registry.mlflow_registry import (
+from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
+from kfp_mlops.components.common.mlflow_registry import (
     check_alias,
     check_registered_model_name,
     connect,
@@ -46,7 +46,7 @@ def test_connects_to_a_sqlite_store(tracking_uri):
 
 def test_unreachable_server_is_named(no_retries, unused_port):
     uri = f"http://127.0.0.1:{unused_port}"
-    with pytest.raises(ComponentInputError) as raised:
+    with pytest.raises(ExternalSystemError) as raised:
         connect(uri)
     assert "Connection refused" in _one_line_naming(raised, uri)
 
@@ -59,7 +59,7 @@ def test_server_that_is_not_mlflow_is_named(no_retries, web_server):
 
 def test_password_in_the_uri_is_hidden(no_retries, unused_port):
     uri = f"http://alice:s3cret@127.0.0.1:{unused_port}"
-    with pytest.raises(ComponentInputError) as raised:
+    with pytest.raises(ExternalSystemError) as raised:
         connect(uri)
     _one_line_naming(raised, f"http://alice:***@127.0.0.1:{unused_port}")
     assert "s3cret" not in str(raised.value)

@@ -6,7 +6,7 @@ from mlflow import MlflowClient
 from support.mlflow_store import aliases, empty_store, fresh_store, register_version
 
 from kfp_mlops.components import registry
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.registry.promotion import (
     PREVIOUS_CHAMPION_TAG,
     ROLLED_BACK_TAG,

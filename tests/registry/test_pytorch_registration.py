@@ -8,10 +8,10 @@ import pytest
 from mlflow import MlflowClient
 from support.torch_training import train_small_mlp
 
-from kfp_mlops.components.evaluation.metrics import evaluate_model
-from kfp_mlops.components.registry.mlflow_registry import version_with_alias
+from kfp_mlops.components.common.mlflow_registry import version_with_alias
+from kfp_mlops.components.common.torch_artifact import load_onnx_classifier
+from kfp_mlops.components.evaluation.evaluate import evaluate_model
 from kfp_mlops.components.registry.register import register_training
-from kfp_mlops.components.training.torch_artifact import load_onnx_classifier
 
 
 @pytest.mark.slow

@@ -15,8 +15,8 @@ from mlflow import MlflowClient
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
 
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.registry.mlflow_registry import version_with_alias
+from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
+from kfp_mlops.components.common.mlflow_registry import version_with_alias
 from kfp_mlops.components.registry.register import (
     dataset_source,
     flatten,
@@ -157,7 +157,7 @@ def test_logged_model_predicts_like_the_joblib_file(
 
 
 def test_alias_helpers_read_and_move_the_alias(registered_twice, trained_model):
-    from kfp_mlops.components.registry.mlflow_registry import set_alias
+    from kfp_mlops.components.common.mlflow_registry import set_alias
 
     uri, first, second = registered_twice
     _, _, metrics = trained_model
@@ -181,7 +181,7 @@ def test_alias_unset_or_model_unregistered_reads_as_none(registered_twice):
 
 
 def test_alias_on_a_missing_version_is_refused(registered_twice):
-    from kfp_mlops.components.registry.mlflow_registry import set_alias
+    from kfp_mlops.components.common.mlflow_registry import set_alias
 
     uri, _, _ = registered_twice
     with pytest.raises(ComponentInputError, match="has no version '99'"):
@@ -210,7 +210,7 @@ def test_unreachable_tracking_server_is_named_in_one_line(
 ):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     uri = f"http://127.0.0.1:{unused_port}"
-    with pytest.raises(ComponentInputError) as raised:
+    with pytest.raises(ExternalSystemError) as raised:
         _register(trained_model, dataset_parts, uri)
     message = str(raised.value)
     assert message.startswith(f"cannot use MLflow tracking URI '{uri}'")
@@ -224,25 +224,27 @@ def test_deleted_experiment_is_refused(trained_model, dataset_parts, tracking_ur
         _register(trained_model, dataset_parts, tracking_uri, experiment_name="retired")
 
 
-def test_model_directory_must_hold_exactly_model_joblib(tmp_path, trained_model):
+def test_model_directory_must_hold_exactly_one_model_file(tmp_path, trained_model):
     model_dir, _, _ = trained_model
-    with pytest.raises(ComponentInputError, match="not a directory"):
+    with pytest.raises(ComponentInputError, match="is a file; a Model artifact is a directory"):
         load_model_directory(model_dir / "model.joblib")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ComponentInputError, match="found: none"):
+    with pytest.raises(ComponentInputError, match="holds no model file"):
         load_model_directory(empty)
     two = tmp_path / "two"
     two.mkdir()
     (two / "model.joblib").write_bytes((model_dir / "model.joblib").read_bytes())
     (two / "old.pkl").write_bytes(b"")
-    with pytest.raises(ComponentInputError, match=r"found: model\.joblib, old\.pkl"):
+    with pytest.raises(
+        ComponentInputError, match=r"holds 2 model files \(model\.joblib, old\.pkl\)"
+    ):
         load_model_directory(two)
     renamed = tmp_path / "renamed"
     renamed.mkdir()
     (renamed / "classifier.joblib").write_bytes((model_dir / "model.joblib").read_bytes())
-    with pytest.raises(ComponentInputError, match=r"found: classifier\.joblib"):
-        load_model_directory(renamed)
+    # One model file under any name, as the KServe sklearn runtime takes it (model_io.model_file).
+    assert load_model_directory(renamed).predict is not None
 
 
 def test_model_file_that_is_not_an_estimator_is_refused(tmp_path):

@@ -208,7 +208,7 @@ def test_a_refused_token_fails_at_once_naming_the_endpoint(
     fake_kfp.reset(token="right")
     result = submit(fake_kfp, compiled_pipeline, env={"KF_PIPELINES_TOKEN": "wrong"})
 
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # a system failed (compile/exits.py)
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"Error: connecting failed at {fake_kfp.url}: HTTP 401")
     assert "KF_PIPELINES_TOKEN" in line and "wrong" not in line
@@ -227,7 +227,7 @@ def test_an_unreachable_endpoint_is_named(fake_kfp: FakeKfp, compiled_pipeline: 
         + [part for param in REQUIRED for part in ("--param", param)],
     )
 
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # a system failed (compile/exits.py)
     (line,) = result.stderr.strip().splitlines()
     assert f"cannot reach Kubeflow Pipelines at {closed}" in line
     assert "Connection refused" in line

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from kfp_mlops.components.data.tables import write_parquet
+from kfp_mlops.components.common.tables import write_parquet
 
 
 def mixed_table(rows: int, seed: int) -> pa.Table:

@@ -4,8 +4,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training.features import (
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.features import (
     feature_frame,
     feature_layout,
     preprocessor,

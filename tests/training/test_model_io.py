@@ -8,12 +8,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training.model_io import (
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.model_io import (
     MODEL_FILE,
     load_sklearn_model,
     model_file,
-    save_sklearn_model,
 )
 from kfp_mlops.components.training.train import train_to_directory
 
@@ -79,20 +78,13 @@ def test_the_allow_list_check_refuses_a_function(tmp_path):
     assert refused_globals(tmp_path / "model.joblib") != []
 
 
-def test_save_then_load_round_trip(tmp_path):
+def test_dump_then_load_round_trip(tmp_path):
     model = Pipeline([("scale", StandardScaler()), ("classifier", LogisticRegression())])
     model.fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
-    path = save_sklearn_model(model, tmp_path / "model")
-    assert path == tmp_path / "model" / MODEL_FILE
+    (tmp_path / "model").mkdir()
+    joblib.dump(model, tmp_path / "model" / MODEL_FILE)
+    assert model_file(tmp_path / "model") == tmp_path / "model" / MODEL_FILE
     assert load_sklearn_model(tmp_path / "model").predict([[3.0]]).tolist() == [1]
-
-
-def test_saving_replaces_a_directory_instead_of_adding_to_it(tmp_path):
-    folder = tmp_path / "model"
-    folder.mkdir()
-    (folder / "old.pkl").write_bytes(b"old")
-    save_sklearn_model(LogisticRegression(), folder)
-    assert [path.name for path in folder.iterdir()] == [MODEL_FILE]
 
 
 def test_missing_directory(tmp_path):

@@ -6,13 +6,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from kfp_mlops.components.data.tables import read_parquet, write_parquet
-from kfp_mlops.components.deployment.model_loading import find_model_file
-from kfp_mlops.components.deployment.onnx_model import OnnxClassifier, OnnxLayout, v2_request
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training.features import feature_frame
-from kfp_mlops.components.training.model_io import load_sklearn_model
-from kfp_mlops.components.training.sklearn_estimators import ESTIMATORS
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.estimators import ESTIMATORS
+from kfp_mlops.components.common.features import feature_frame
+from kfp_mlops.components.common.model_io import load_sklearn_model
+from kfp_mlops.components.common.model_loading import find_model_file
+from kfp_mlops.components.common.onnx_model import OnnxClassifier, OnnxLayout, v2_request
+from kfp_mlops.components.common.tables import read_parquet, write_parquet
 from kfp_mlops.components.training.train import train_to_directory
 
 

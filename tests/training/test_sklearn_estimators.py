@@ -7,8 +7,8 @@ from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training.sklearn_estimators import (
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.estimators import (
     ESTIMATORS,
     make_estimator,
     resolved_hyperparameters,

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from support.torch_training import train_small_mlp
 
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.evaluation.metrics import evaluate_model
-from kfp_mlops.components.training import torch_artifact
-from kfp_mlops.components.training.model_io import load_classifier
+from kfp_mlops.components.common import torch_artifact
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.model_io import load_classifier
+from kfp_mlops.components.evaluation.evaluate import evaluate_model
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.training.torch_checkpoints import CheckpointStore, run_key
 
 

@@ -5,8 +5,8 @@ import pyarrow as pa
 import pytest
 import torch
 
-from kfp_mlops.components.data.tables import write_parquet
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import write_parquet
 from kfp_mlops.components.training.torch_data import (
     class_indices,
     feature_tensor,

@@ -12,9 +12,9 @@ import pytest
 import torch
 from support.torch_training import small_mlp, train_small_mlp
 
-from kfp_mlops.components.data.tables import read_parquet
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training.torch_artifact import load_onnx_classifier
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import read_parquet
+from kfp_mlops.components.common.torch_artifact import load_onnx_classifier
 from kfp_mlops.components.training.torch_export import load_state_dict
 from kfp_mlops.components.training.torch_models import ProbabilityModule, build_classifier
 from kfp_mlops.components.training.torch_train import (

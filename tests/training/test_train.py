@@ -10,11 +10,11 @@ import pyarrow as pa
 import pytest
 from sklearn.datasets import load_iris
 
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.features import feature_frame
+from kfp_mlops.components.common.model_io import load_sklearn_model
+from kfp_mlops.components.common.tables import fingerprint, read_parquet, write_parquet
 from kfp_mlops.components.data.split import split_to_parquet
-from kfp_mlops.components.data.tables import fingerprint, read_parquet, write_parquet
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training.features import feature_frame
-from kfp_mlops.components.training.model_io import load_sklearn_model
 from kfp_mlops.components.training.train import train_to_directory
 
 MODEL_KEYS = {

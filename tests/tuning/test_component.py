@@ -7,7 +7,7 @@ import pytest
 from kfp.dsl import HTML, Artifact, Dataset, Metrics, Model
 
 from kfp_mlops.components import training, tuning
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 
 from .conftest import SMALL_FOREST
 

@@ -5,7 +5,7 @@ import re
 import pyarrow.parquet as pq
 import pytest
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.tuning import report
 from kfp_mlops.components.tuning.trainers import SklearnTrainer
 from kfp_mlops.components.tuning.worker import run_worker

@@ -3,7 +3,7 @@
 import optuna
 import pytest
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.tuning.search_space import (
     Categorical,
     NumberRange,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.training.train import train_to_directory
 from kfp_mlops.components.tuning import scores, study, trainers
 from kfp_mlops.components.tuning.trainers import SklearnTrainer, report_points

@@ -11,7 +11,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.tuning import report, study
 from kfp_mlops.components.tuning.worker import run_worker
 

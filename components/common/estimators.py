@@ -27,7 +27,7 @@ from sklearn.tree import DecisionTreeClassifier
 # before fitting; scikit-learn is pinned (pyproject), so a change here is seen when it is bumped.
 from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,7 @@ Two layouts, one per training component:
   ``[rows, 1]``, FP32 for numbers (NaN when missing) and BYTES for text (the empty string when
   missing); outputs ``label`` and ``probabilities`` (:class:`OnnxClassifier`, :func:`v2_request`).
 - ``train_pytorch`` writes the Model directory itself as a Triton model repository (see
-  ``kfp_mlops.components.training.torch_artifact``): the model ``model`` takes one FP32 input
+  ``kfp_mlops.components.common.torch_artifact``): the model ``model`` takes one FP32 input
   ``features``, ``[rows, n_features]`` in ``feature_columns`` order, and answers one FP32 output
   ``probabilities``, ``[rows, n_classes]`` in ``classes`` order; the predicted class is the
   column of the highest probability (:class:`TorchOnnxModel`).
@@ -22,8 +22,8 @@ import numpy as np
 import onnxruntime
 import pandas as pd
 
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training import torch_artifact
+from kfp_mlops.components.common import torch_artifact
+from kfp_mlops.components.common.errors import ComponentInputError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,13 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.atomic import atomic_file
-from kfp_mlops.components.data.tables import read_parquet
-from kfp_mlops.components.deployment.local_server import LocalModelServer, running_model_server
-from kfp_mlops.components.deployment.model_loading import find_model_file, load_model_file
-from kfp_mlops.components.deployment.onnx_model import OnnxClassifier
-from kfp_mlops.components.deployment.protocols import PROTOCOLS, InferenceClient, Protocol
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.atomic import atomic_file
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.model_loading import find_model_file, load_model_file
+from kfp_mlops.components.common.onnx_model import OnnxClassifier
+from kfp_mlops.components.common.protocols import PROTOCOLS, InferenceClient, Protocol
+from kfp_mlops.components.common.tables import read_parquet
+from kfp_mlops.components.serving.local_server import LocalModelServer, running_model_server
 
 FLOAT_TOLERANCE = 1e-9
 """Relative difference allowed between served and offline float predictions (JSON round trip)."""

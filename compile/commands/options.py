@@ -1,7 +1,16 @@
-"""The image options that ``kfp-mlops compile`` and ``kfp-mlops images`` share."""
+"""The option groups commands share, each defined once: images, the cluster, the KFP endpoint.
+
+- :func:`image_options` (``--image-registry``, ``--image-tag``, ``--image-digest``): ``compile``,
+  ``images``, ``submit``, ``schedule``.
+- :func:`kube_options` (``--kubeconfig``, ``--kube-context``): commands that talk to a cluster's
+  Kubernetes API (``rollback``).
+- :func:`endpoint_options` (``--endpoint``, ``--namespace``, ``--kube-context``, ``--token-file``):
+  commands that talk to a Kubeflow Pipelines endpoint (``submit``, ``schedule``).
+"""
 
 from collections.abc import Callable
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -82,3 +91,56 @@ def image_settings(registry: str, tag: str, digests: tuple[str, ...] = ()) -> im
         return images.ImageSettings(registry=registry, tag=tag, digests=parsed)
     except ValueError as error:
         raise click.BadParameter(str(error)) from error
+
+
+def kube_context_option(help_text: str) -> Callable[[Command], Command]:
+    """``--kube-context CONTEXT``: one spelling for every command that reaches a cluster."""
+    return click.option("--kube-context", metavar="CONTEXT", default=None, help=help_text)
+
+
+def kube_options(command: Command) -> Command:
+    """Adds ``--kubeconfig`` and ``--kube-context``; the command receives ``kubeconfig`` and
+    ``kube_context`` (None: in-cluster config, else ``$KUBECONFIG`` or ``~/.kube/config``)."""
+    options = [
+        click.option(
+            "--kubeconfig",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Kubeconfig file (default: in-cluster, $KUBECONFIG or ~/.kube/config).",
+        ),
+        kube_context_option("Kubeconfig context (default: the current one)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def endpoint_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds --endpoint, --namespace, --kube-context and --token-file."""
+    options = [
+        click.option(
+            "--endpoint",
+            envvar="KF_PIPELINES_ENDPOINT",
+            metavar="URL",
+            help="Kubeflow Pipelines API address [env KF_PIPELINES_ENDPOINT]; without it, the "
+            "in-cluster service or the kube config context's cluster.",
+        ),
+        click.option(
+            "--namespace",
+            metavar="NAMESPACE",
+            help="Kubeflow profile namespace (multi-user deployments).",
+        ),
+        kube_context_option(
+            "kube config context to reach the cluster through, when no --endpoint."
+        ),
+        click.option(
+            "--token-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="File holding a bearer token, read before each request [env "
+            "KF_PIPELINES_SA_TOKEN_PATH]. A token itself is read from KF_PIPELINES_TOKEN, "
+            "never from an argument.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 
 _V2_DATATYPES = {
     "b": {1: "BOOL"},

@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kfp_mlops.components.atomic import atomic_file
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.atomic import atomic_file
+from kfp_mlops.components.common.errors import ComponentInputError
 
 
 def read_parquet(path: str | os.PathLike[str], columns: list[str] | None = None) -> pa.Table:

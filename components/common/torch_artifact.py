@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 
 MANIFEST_FILE = "kfp_mlops_model.json"
 STATE_DICT_FILE = "state_dict.pt"

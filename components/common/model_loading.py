@@ -19,11 +19,8 @@ from typing import Any
 
 import joblib.numpy_pickle
 
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training import torch_artifact
-
-MODEL_EXTENSIONS = (".joblib", ".pkl", ".pickle")
-"""The model file suffixes the KServe sklearn runtime looks for."""
+from kfp_mlops.components.common import model_io, torch_artifact
+from kfp_mlops.components.common.errors import ComponentInputError
 
 ALLOWED_PACKAGES = ("sklearn", "numpy", "scipy", "pandas", "joblib")
 """Top-level packages whose classes a model file may reference."""
@@ -114,25 +111,9 @@ def find_model_file(model_dir: str | Path) -> Path:
         ComponentInputError: ``model_dir`` is not a directory, or holds no model file or several.
     """
     folder = Path(model_dir)
-    if not folder.is_dir():
-        raise ComponentInputError(f"model directory {folder} does not exist or is not a directory")
-    if torch_artifact.is_torch_model_dir(folder):
+    if folder.is_dir() and torch_artifact.is_torch_model_dir(folder):
         return folder / torch_artifact.ONNX_FILE
-    found = sorted(
-        path for path in folder.iterdir() if path.is_file() and path.name.endswith(MODEL_EXTENSIONS)
-    )
-    if not found:
-        raise ComponentInputError(
-            f"model directory {folder} holds no model file ({', '.join(MODEL_EXTENSIONS)}); "
-            "the KServe sklearn runtime loads exactly one"
-        )
-    if len(found) > 1:
-        raise ComponentInputError(
-            f"model directory {folder} holds {len(found)} model files "
-            f"({', '.join(path.name for path in found)}); the KServe sklearn runtime loads "
-            "exactly one"
-        )
-    return found[0]
+    return model_io.model_file(folder)
 
 
 def load_model_file(path: str | Path) -> Any:

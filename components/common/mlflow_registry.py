@@ -17,7 +17,7 @@ import sqlalchemy.exc
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
 
 _ALIAS = re.compile(r"^[\w-]+$")
 _VERSION_ALIAS = re.compile(r"^[vV]\d+$")
@@ -113,6 +113,20 @@ def _reason(error: BaseException) -> str:
     return reason
 
 
+def _is_unavailable(error: BaseException) -> bool:
+    """Whether the store failed to answer (network, a gateway or unavailable server, a locked
+    database) rather than the URI being wrong (an unknown scheme, a server that is not MLflow)."""
+    if isinstance(error, OSError | sqlalchemy.exc.OperationalError):
+        return True
+    if isinstance(error, MlflowException):
+        # mlflow 3.17 utils/rest_utils.py: a request that exhausted its retries raises
+        # MlflowException whose message starts "API request to ... failed with exception".
+        return error.get_http_status_code() in (502, 503, 504) or (
+            "failed with exception" in error.message
+        )
+    return False
+
+
 def connect(tracking_uri: str) -> MlflowClient:
     """A client for ``tracking_uri`` (and its model registry), after checking both answer.
 
@@ -121,8 +135,10 @@ def connect(tracking_uri: str) -> MlflowClient:
             ``http(s)://`` address of an MLflow tracking server.
 
     Raises:
-        ComponentInputError: The URI is empty, unsupported, unreachable, refuses the credentials
-            or is not an MLflow store; the message names the URI (password hidden).
+        ComponentInputError: The URI is empty, unsupported, refuses the credentials or is not an
+            MLflow store; the message names the URI (password hidden).
+        ExternalSystemError: The store does not answer (unreachable, a server error, a locked
+            database); retrying later may help.
     """
     if not tracking_uri.strip():
         raise ComponentInputError(
@@ -135,8 +151,12 @@ def connect(tracking_uri: str) -> MlflowClient:
         client.search_experiments(max_results=1)
         client.search_registered_models(max_results=1)
     except (MlflowException, sqlalchemy.exc.SQLAlchemyError, OSError, ImportError) as error:
-        message = f"cannot use MLflow tracking URI {tracking_uri!r}: {_reason(error)}"
-        raise ComponentInputError(hide_password(message, tracking_uri)) from error
+        message = hide_password(
+            f"cannot use MLflow tracking URI {tracking_uri!r}: {_reason(error)}", tracking_uri
+        )
+        if _is_unavailable(error):
+            raise ExternalSystemError(message) from error
+        raise ComponentInputError(message) from error
     return client
 
 

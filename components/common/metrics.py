@@ -1,4 +1,7 @@
-"""Classification metrics of a trained model on the test split, computed with sklearn.metrics.
+"""Metric names, their direction, and scoring a fitted classifier on a labelled table.
+
+Every stage that compares or computes metrics (evaluation, the gates, model-quality monitoring,
+tuning) reads them from here. The classification metrics are computed with ``sklearn.metrics``.
 
 Conventions (they decide what a threshold on a metric means):
 
@@ -15,23 +18,28 @@ test split may hold no label the model never saw.
 """
 
 import dataclasses
-import json
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from sklearn import metrics as skm
 
-from kfp_mlops.components.atomic import write_text
-from kfp_mlops.components.data.tables import fingerprint, read_parquet
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training.features import feature_frame, target_values
-from kfp_mlops.components.training.model_io import load_classifier
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.features import feature_frame, target_values
 
 MAX_ROC_POINTS = 200
 """The most points of the ROC curve recorded (the KFP UI plots them; more add nothing visible)."""
 
 SCALAR_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
 """The metrics evaluation reports, in the order of the component's outputs."""
+
+LOWER_IS_BETTER = frozenset({"log_loss"})
+"""Metrics for which a smaller value is better; every other metric is better when larger."""
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether a smaller value of ``metric`` is better (its threshold is then a maximum)."""
+    return metric in LOWER_IS_BETTER
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,95 +144,41 @@ def classification_metrics(
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class Evaluation:
-    """The evaluation of a model on a test split, and the content of both metrics artifacts."""
+def score_classifier(
+    model: Any, table: pa.Table, target_column: str, what: str, source: str
+) -> ClassificationResult:
+    """The :func:`classification_metrics` of a fitted classifier on a labelled table.
 
-    result: ClassificationResult
-    test_rows: int
-    test_fingerprint: str
+    The model picks its feature columns by name (``feature_names_in_``), as an sklearn Pipeline
+    fitted on a DataFrame and the ONNX predictor of a PyTorch Model both do.
 
-    @property
-    def categories(self) -> list[str]:
-        """The class names as the confusion matrix shows them."""
-        return [str(value) for value in self.result.classes]
+    Args:
+        model: The classifier: ``predict``, ``predict_proba``, ``classes_``, ``feature_names_in_``.
+        table: The labelled rows: the model's feature columns and the target.
+        target_column: The label column.
+        what: What ``table`` is, for messages (``test split``, ``labelled data``).
+        source: Where the model came from, for messages (a folder or a model URI).
 
-    def lineage(self) -> dict[str, object]:
-        """What the metrics were computed on: the averaging used and the test set."""
-        return {
-            "averaging": self.result.averaging,
-            "test_rows": self.test_rows,
-            "test_fingerprint": self.test_fingerprint,
-        }
-
-    def metrics_content(self) -> dict[str, object]:
-        """The Metrics artifact: the scalar metrics, then :meth:`lineage`."""
-        return {**self.result.scalars, **self.lineage()}
-
-    def classification_content(self) -> dict[str, object]:
-        """The ClassificationMetrics artifact, laid out as KFP's logging methods do."""
-        content: dict[str, object] = {
-            "confusionMatrix": {
-                "annotationSpecs": [{"displayName": name} for name in self.categories],
-                "rows": [{"row": row} for row in self.result.confusion_matrix],
-            }
-        }
-        curve = self.result.roc_curve
-        if curve is not None:
-            content["confidenceMetrics"] = [
-                {"confidenceThreshold": threshold, "recall": tpr, "falsePositiveRate": fpr}
-                for fpr, tpr, threshold in zip(
-                    curve.false_positive_rate,
-                    curve.true_positive_rate,
-                    curve.thresholds,
-                    strict=True,
-                )
-            ]
-        return content
-
-
-def evaluate_model(model_dir: str, test_path: str, target_column: str) -> Evaluation:
-    """Scores the model in ``model_dir`` (a training step's Model artifact) on the test split."""
-    model = load_classifier(model_dir)
-    table: pa.Table = read_parquet(test_path)
+    Raises:
+        ComponentInputError: The target column is missing, the table is empty, the model was not
+            fitted on named columns, a feature column is missing, a label is missing or unseen, or
+            a class has no rows.
+    """
     if target_column not in table.column_names:
         raise ComponentInputError(
-            f"target column {target_column!r} not found in the test split; the columns are: "
+            f"target column {target_column!r} not found in the {what}; the columns are: "
             f"{', '.join(table.column_names)}"
         )
     if table.num_rows == 0:
-        raise ComponentInputError(f"the test split {test_path} has no rows")
+        raise ComponentInputError(f"the {what} has no rows")
     feature_columns = getattr(model, "feature_names_in_", None)
     if feature_columns is None:
         raise ComponentInputError(
-            f"the model in {model_dir} was not fitted on named columns, so the test split's "
-            "feature columns cannot be chosen; train it with train_sklearn"
+            f"the model {source} was not fitted on named columns, so the {what}'s feature "
+            "columns cannot be chosen; train it with train_sklearn or train_pytorch"
         )
-    frame = feature_frame(table, list(feature_columns), "test split")
-    y_true = target_values(table, target_column, "test split")
-    result = classification_metrics(
+    frame = feature_frame(table, list(feature_columns), what)
+    y_true = target_values(table, target_column, what)
+    return classification_metrics(
         y_true, model.predict(frame), model.predict_proba(frame), model.classes_
     )
-    return Evaluation(result, table.num_rows, fingerprint(table))
-
-
-def evaluate_to_files(
-    model_dir: str,
-    test_path: str,
-    target_column: str,
-    metrics_path: str,
-    classification_metrics_path: str,
-) -> Evaluation:
-    """Evaluates the model and writes both artifacts' content as JSON, atomically.
-
-    KFP keeps metrics in artifact metadata; the files hold the same content so that the artifacts
-    exist on storage (``kfp.local``'s cache treats a missing file as a cache miss) and can be read
-    without the metadata store.
-    """
-    evaluation = evaluate_model(model_dir, test_path, target_column)
-    write_text(metrics_path, json.dumps(evaluation.metrics_content(), indent=2) + "\n")
-    write_text(
-        classification_metrics_path,
-        json.dumps(evaluation.classification_content(), indent=2) + "\n",
-    )
-    return evaluation

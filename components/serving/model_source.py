@@ -16,8 +16,8 @@ from pathlib import Path
 
 import joblib
 
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training.model_io import MODEL_FILE
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.model_io import MODEL_FILE
 
 MLFLOW_SCHEMES = ("models:/", "runs:/")
 
@@ -61,7 +61,7 @@ def model_directory(model: str, tracking_uri: str | None, work_dir: Path) -> Pat
     import mlflow.sklearn
     from mlflow.exceptions import MlflowException
 
-    from kfp_mlops.components.registry.mlflow_registry import connect
+    from kfp_mlops.components.common.mlflow_registry import connect
 
     connect(store)  # names an unusable store in one line
     previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None

@@ -1,7 +1,8 @@
-"""Saving and loading the scikit-learn Model artifact: a directory holding exactly one model file.
+"""The Model artifact's layout: a directory holding exactly one model file; its loaders.
 
 The KServe sklearn runtime loads the one ``.joblib``/``.pkl``/``.pickle`` file it finds in the model
-directory and refuses a directory with several, so that is the layout every stage keeps to.
+directory and refuses a directory with several, so that is the layout every stage keeps to;
+:func:`model_file` is the one place that rule is written.
 """
 
 import os
@@ -12,22 +13,14 @@ from typing import Any
 import joblib
 from sklearn.pipeline import Pipeline
 
-from kfp_mlops.components.atomic import atomic_directory
-from kfp_mlops.components.errors import ComponentInputError
-from kfp_mlops.components.training import torch_artifact
+from kfp_mlops.components.common import torch_artifact
+from kfp_mlops.components.common.errors import ComponentInputError
 
 MODEL_FILE = "model.joblib"
 """The file name training writes inside the Model artifact's directory."""
 
 MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
 """The suffixes the KServe sklearn runtime takes for a model file."""
-
-
-def save_sklearn_model(model: Pipeline, model_dir: str | os.PathLike[str]) -> Path:
-    """Writes ``model`` as the only file of ``model_dir``, replacing the folder atomically."""
-    with atomic_directory(model_dir) as folder:
-        joblib.dump(model, folder / MODEL_FILE)
-    return Path(model_dir) / MODEL_FILE
 
 
 def model_file(model_dir: str | os.PathLike[str]) -> Path:
@@ -54,7 +47,8 @@ def model_file(model_dir: str | os.PathLike[str]) -> Path:
     if len(found) > 1:
         raise ComponentInputError(
             f"model directory {folder} holds {len(found)} model files "
-            f"({', '.join(path.name for path in found)}); the sklearn runtime needs exactly one"
+            f"({', '.join(path.name for path in found)}); the KServe sklearn runtime loads "
+            "exactly one"
         )
     return found[0]
 

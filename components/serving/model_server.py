@@ -2,7 +2,7 @@
 
 Run it as::
 
-    python -m kfp_mlops.components.deployment.model_server --model-dir DIR [--name model]
+    python -m kfp_mlops.components.serving.model_server --model-dir DIR [--name model]
         [--host 127.0.0.1] [--port 8080] [--predict-proba]
 
 It loads the directory's one model file with the runtime's restricted unpickler and answers the
@@ -38,8 +38,8 @@ from kserve.protocol.infer_type import InferRequest, InferResponse
 from kserve.protocol.rest.server import RESTServer
 from kserve.utils.utils import get_predict_input, get_predict_response
 
-from kfp_mlops.components.deployment.model_loading import load_model_dir
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.model_loading import load_model_dir
 
 DEFAULT_HOST = "127.0.0.1"
 PREDICT_PROBA_ENV = "PREDICT_PROBA"
@@ -131,9 +131,9 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line of ``python -m kfp_mlops.components.deployment.model_server``."""
+    """The command line of ``python -m kfp_mlops.components.serving.model_server``."""
     parser = argparse.ArgumentParser(
-        prog="python -m kfp_mlops.components.deployment.model_server",
+        prog="python -m kfp_mlops.components.serving.model_server",
         description="Serve a model directory with the KServe model server, as the stock KServe "
         "sklearn runtime does (V1 and V2 REST, /metrics).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

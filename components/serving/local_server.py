@@ -1,7 +1,7 @@
 """Run the KServe model server for a model directory in a child process on 127.0.0.1.
 
 The parent binds a listening socket to 127.0.0.1 on a free port and hands it to the child
-(``python -m kfp_mlops.components.deployment.model_server --fd N``), so the port cannot be taken in
+(``python -m kfp_mlops.components.serving.model_server --fd N``), so the port cannot be taken in
 between and the server never listens on another interface. The child's output goes to a log file;
 when it fails to start, its last line (for a model it refuses: the global it refused) becomes the
 error. The child is stopped when the block ends, however it ends, and also stops by itself if
@@ -22,9 +22,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError
 
-SERVER_MODULE = "kfp_mlops.components.deployment.model_server"
+SERVER_MODULE = "kfp_mlops.components.serving.model_server"
 LOOPBACK = "127.0.0.1"
 
 

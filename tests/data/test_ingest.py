@@ -162,7 +162,7 @@ def test_value_that_does_not_parse_as_its_column_type_names_the_column(tmp_path:
         lambda: ingest_to_parquet(str(path), str(output), column_types={"a": "float64"}),
         "cannot read",
         "CSV column 'a'",
-        "invalid value 'abc'",
+        "does not parse",
     )
     assert not output.exists()
 
@@ -269,6 +269,6 @@ def test_file_that_is_not_parquet(tmp_path: Path):
     )
 
 
-def test_folder_is_not_a_file(tmp_path: Path):
+def test_folder_without_data_files(tmp_path: Path):
     (tmp_path / "folder.csv").mkdir()
-    _one_line_error(lambda: read_source(str(tmp_path / "folder.csv")), "is not a file")
+    _one_line_error(lambda: read_source(str(tmp_path / "folder.csv")), "holds no data file")

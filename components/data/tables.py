@@ -153,22 +153,23 @@ class DatasetWriter:
         self._pending += batches
         self._pending_rows += batch.num_rows
         self.rows += batch.num_rows
-        if self._pending_rows >= ROW_GROUP_ROWS:
-            self._flush()
+        while self._pending_rows >= ROW_GROUP_ROWS:
+            self._flush(ROW_GROUP_ROWS)
 
-    def _flush(self) -> None:
-        if not self._pending:
-            return
-        group = pa.Table.from_batches(self._pending, self._schema)
-        self._pending, self._pending_rows = [], 0
+    def _flush(self, rows: int) -> None:
+        """Writes the first ``rows`` pending rows as one row group."""
+        pending = pa.Table.from_batches(self._pending, self._schema)
+        group, rest = pending.slice(0, rows), pending.slice(rows)
+        self._pending, self._pending_rows = rest.to_batches(), rest.num_rows
         if self._hashing is not None:
             self._hashing.result()
         self._hashing = self._helper.submit(self._fingerprint.update, group)
-        self._writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
+        self._writer.write_table(group, row_group_size=rows)
 
     def close(self) -> dict[str, object]:
         """Writes what is left and closes the file; returns its :func:`dataset_metadata`."""
-        self._flush()
+        if self._pending_rows:
+            self._flush(self._pending_rows)
         self._writer.close()
         if self._hashing is not None:
             self._hashing.result()

@@ -287,8 +287,8 @@ def test_validate_to_report_fails_without_writing_the_report(
 def test_infinite_values_fail_naming_the_column(table: pa.Table, tmp_path: Path, text: str):
     import pyarrow.csv as pacsv
 
-    values = table.column("x").to_pylist()
-    lines = ["x,target"] + [f"{v},{t}" for v, t in zip(values, table.column("target").to_pylist())]
+    pairs = zip(table.column("x").to_pylist(), table.column("target").to_pylist(), strict=True)
+    lines = ["x,target"] + [f"{x},{target}" for x, target in pairs]
     lines[5] = f"{text},1"
     path = tmp_path / "inf.csv"
     path.write_text("\n".join(lines) + "\n")

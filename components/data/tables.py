@@ -128,6 +128,14 @@ class Fingerprint:
         return f"sha256:{digest.hexdigest()}"
 
 
+def fingerprint_file(path: str | os.PathLike[str]) -> str:
+    """The :func:`fingerprint` of a Parquet dataset, read a batch at a time (memory stays flat)."""
+    streaming = Fingerprint(parquet_schema(path))
+    for batch in iter_batches(path):
+        streaming.update(batch)
+    return streaming.hexdigest()
+
+
 class DatasetWriter:
     """Writes record batches to a Parquet file in row groups, fingerprinting them as they pass.
 

@@ -161,7 +161,7 @@ class _Reader:
             convert_options=pacsv.ConvertOptions(
                 column_types=self.csv_types, strings_can_be_null=True
             ),
-            read_options=pacsv.ReadOptions(block_size=1 << 22),
+            read_options=pacsv.ReadOptions(block_size=1 << 20),
         )
 
     def _dataset(self) -> ds.Dataset:
@@ -219,7 +219,7 @@ class _Reader:
     def batches(self, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
         """The rows, cast to ``schema``, :data:`BATCH_ROWS` or fewer at a time, in file order."""
         scanner = self.dataset.scanner(
-            batch_size=BATCH_ROWS, batch_readahead=2, fragment_readahead=1
+            batch_size=BATCH_ROWS, batch_readahead=1, fragment_readahead=1
         )
         for batch in scanner.to_batches():
             if batch.num_rows:

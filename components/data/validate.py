@@ -2,7 +2,7 @@
 
 import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -235,17 +235,19 @@ def _infinite(stats: _ColumnStats) -> Finding | None:
     )
 
 
-def _type_matches(data_type: pa.DataType, expected: str) -> bool:
+def _expected_type(expected: str) -> Callable[[pa.DataType], bool]:
+    """The test a column's type must pass: a family's, or equality with an Arrow type name's."""
     family = TYPE_FAMILIES.get(expected)
     if family is not None:
-        return family(data_type)
+        return family
     try:
-        return data_type == pa.type_for_alias(expected)
+        exact = pa.type_for_alias(expected)
     except ValueError as error:
         raise ComponentInputError(
             f"expected type {expected!r} is neither one of {', '.join(TYPE_FAMILIES)} "
             "nor an Arrow type name such as int64"
         ) from error
+    return lambda data_type: data_type == exact
 
 
 def _class_balance(target: str, counts: dict[object, int], minimum: float) -> list[Finding]:
@@ -419,8 +421,8 @@ def validate_batches(
         )
     expected_types = expected_types or {}
     value_ranges = value_ranges or {}
-    for expected in expected_types.values():
-        _type_matches(pa.null(), expected)  # a malformed rule fails before the data is read
+    # A malformed rule fails before the data is read.
+    type_tests = {name: _expected_type(expected) for name, expected in expected_types.items()}
     checked = _checked_ranges(schema, value_ranges)
     stats = {
         field.name: _ColumnStats(
@@ -493,7 +495,7 @@ def validate_batches(
             )
             continue
         actual = schema.field(name).type
-        passed = _type_matches(actual, expected)
+        passed = type_tests[name](actual)
         findings.append(
             Finding(
                 rule="type",

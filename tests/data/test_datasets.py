@@ -123,3 +123,24 @@ def test_ingest_writes_row_groups_and_the_same_fingerprint_as_in_memory(tmp_path
     ]
     assert metadata["fingerprint"] == fingerprint(pq.read_table(output))
     assert metadata["fingerprint"] == fingerprint(pq.read_table(source))
+
+
+def test_a_bad_value_in_a_later_file_leaves_no_output(tmp_path: Path):
+    # The first file's rows are already written when the second file's value fails: the
+    # temporary output is removed, and no dataset appears.
+    frame = pd.DataFrame({"n": np.arange(300), "target": np.arange(300) % 2})
+    (tmp_path / "parts").mkdir()
+    frame.to_csv(tmp_path / "parts" / "a.csv", index=False)
+    frame.astype({"n": object}).assign(n=["x"] * 300).to_csv(
+        tmp_path / "parts" / "b.csv", index=False
+    )
+    output = tmp_path / "out" / "dataset.parquet"
+    output.parent.mkdir()
+    _one_line_error(
+        lambda: ingest_to_parquet(
+            str(tmp_path / "parts"), str(output), column_types={"n": "int64"}
+        ),
+        "CSV column 'n'",
+        "does not parse",
+    )
+    assert list(output.parent.iterdir()) == []

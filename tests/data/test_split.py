@@ -14,7 +14,7 @@ from kfp_mlops.components.data.split import (
     stratified_split,
     time_split,
 )
-from kfp_mlops.components.data.tables import fingerprint, write_parquet
+from kfp_mlops.components.data.tables import BATCH_ROWS, fingerprint, write_parquet
 from kfp_mlops.components.errors import ComponentInputError
 
 FRACTIONS = {"train": 0.7, "validation": 0.15, "test": 0.15}
@@ -283,3 +283,27 @@ def test_split_to_parquet_that_fails_writes_nothing(
             str(tmp_path / "data.parquet"), _paths(tmp_path), target, time_column=time_column
         )
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_split_over_many_batches_is_exact_and_ignores_the_file_layout(tmp_path: Path):
+    rng = np.random.default_rng(4)
+    labels = rng.choice(["a", "b", "c"], 2 * BATCH_ROWS + 123, p=[0.6, 0.3, 0.1])
+    table = _labelled(labels)
+    layouts = {"small": 5_000, "large": 1_000_000}
+    written = {}
+    for name, row_group_size in layouts.items():
+        pq.write_table(table, tmp_path / f"{name}.parquet", row_group_size=row_group_size)
+        paths = {part: str(tmp_path / name / f"{part}.parquet") for part in FRACTIONS}
+        split_to_parquet(str(tmp_path / f"{name}.parquet"), paths, "y", seed=9)
+        written[name] = {part: pq.read_table(path) for part, path in paths.items()}
+    for part in FRACTIONS:
+        assert written["small"][part].equals(written["large"][part])
+    sizes = collections.Counter(labels.tolist())
+    classes = list(dict.fromkeys(labels.tolist()))  # the order allocate sees: first appearance
+    allocation = allocate(np.array([sizes[c] for c in classes]), np.array(list(FRACTIONS.values())))
+    for index, label in enumerate(classes):
+        for column, part in enumerate(FRACTIONS):
+            got = written["small"][part].column("y").to_pylist().count(label)
+            assert got == allocation[index, column]
+            assert abs(got - sizes[label] * FRACTIONS[part]) <= 1
+    _assert_every_row_exactly_once(written["small"], len(labels))

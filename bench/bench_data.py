@@ -1,17 +1,23 @@
-"""Benchmark the data steps (ingest, validate, split) against a bare pyarrow CSV-to-Parquet copy.
+"""Benchmark the data steps (ingest, validate, split) on growing tables, against bare pyarrow.
 
 Usage, from the repository root in the project's virtual environment (Linux: it reads /proc)::
 
-    python bench/bench_data.py                      # 1,000,000 rows x 20 columns, 5 rounds
+    python bench/bench_data.py                                  # 1,000,000 rows x 20, 5 rounds
+    python bench/bench_data.py --rows 1000000 5000000 20000000 --repeats 1
     python bench/bench_data.py --rows 100000 --repeats 3
 
-The CSV (numeric features and a binary label, from a fixed seed) is generated once into a cache
-folder and reused. Every measurement runs in a fresh Python process, so that memory peaks do not
-leak from one measurement into the next, and the rounds alternate the order of the measurements to
-spread machine noise across all of them. A measurement reports its wall time, its peak resident
-memory above the process's memory just before the measured work (the kernel's high-water mark,
-reset through /proc/self/clear_refs once the imports are done), and the peak of pyarrow's memory
-pool above what it held before.
+The CSV (numeric features and a binary label, from a fixed seed) is generated once per size into a
+cache folder, a million rows at a time, and reused. Every measurement runs in a fresh Python
+process, so that memory peaks do not leak from one measurement into the next, and the rounds
+alternate the order of the measurements to spread machine noise across all of them. A measurement
+reports its wall time, its peak resident memory above the process's memory just before the
+measured work (the kernel's high-water mark, reset through /proc/self/clear_refs once the imports
+are done), and the peak of pyarrow's memory pool above what it held before.
+
+The bare pyarrow copy, the three steps in one process and the fingerprint run at the smallest size
+only (the bare copy holds the whole table: gigabytes at 20 million rows); each step runs at every
+size, and a second table gives, against the smallest size, each step's time per row (1.00x is
+linear) and its peak memory (1.00x is flat).
 """
 
 import argparse
@@ -29,8 +35,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 TARGET = "label"
-TIME_RATIO_TARGET = 2.0
-MEMORY_RATIO_TARGET = 3.0
+TIME_RATIO_TARGET = 1.5
+LINEAR_TARGET = 1.3
+FLAT_TARGET = 1.2
+SCALED = ("ingest", "validate", "split")
+"""The steps measured at every size."""
 DESCRIPTIONS = {
     "bare": "bare pyarrow: `csv.read_csv` + `parquet.write_table`",
     "ingest": "`ingest_to_parquet` (CSV to Parquet, schema, fingerprint)",
@@ -47,24 +56,35 @@ def default_cache_dir() -> Path:
 
 
 def generate_csv(path: Path, rows: int, columns: int, seed: int) -> None:
-    """Writes ``rows`` rows of ``columns - 1`` numeric features (a fifth integers) and a label."""
+    """Writes ``rows`` rows of ``columns - 1`` numeric features (a fifth integers) and a label.
+
+    A million rows at a time, each block from its own seed, so memory stays small at any size.
+    """
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    rng = np.random.default_rng(seed)
     features = columns - 1
     integers = max(1, features // 5)
-    data = {}
-    for index in range(features - integers):
-        data[f"x{index:02d}"] = np.round(rng.normal(index, 1.0 + index / 10, rows), 6)
-    for index in range(integers):
-        data[f"n{index:02d}"] = rng.integers(0, 1000 * (index + 1), rows)
-    score = data["x00"] - data["x01"] + rng.normal(0.0, 1.0, rows)
-    data[TARGET] = (score > np.median(score)).astype(np.int64)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    pacsv.write_csv(pa.table(data), partial)
+    writer = None
+    for block, start in enumerate(range(0, rows, 1_000_000)):
+        count = min(1_000_000, rows - start)
+        rng = np.random.default_rng([seed, block])
+        data = {}
+        for index in range(features - integers):
+            data[f"x{index:02d}"] = np.round(rng.normal(index, 1.0 + index / 10, count), 6)
+        for index in range(integers):
+            data[f"n{index:02d}"] = rng.integers(0, 1000 * (index + 1), count)
+        score = data["x00"] - data["x01"] + rng.normal(0.0, 1.0, count)
+        data[TARGET] = (score > -1.0).astype(np.int64)  # -1: about the median of the score
+        table = pa.table(data)
+        if writer is None:
+            writer = pacsv.CSVWriter(partial, table.schema)
+        writer.write_table(table)
+    if writer is not None:
+        writer.close()
     partial.replace(path)
 
 
@@ -166,10 +186,74 @@ def markdown_table(results: dict[str, list[dict]], table_bytes: int) -> list[str
     return lines
 
 
+def scaling_table(by_size: dict[int, dict[str, list[dict]]]) -> list[str]:
+    """Per step and size: best time, and time per row and peak memory against the smallest size."""
+    sizes = sorted(by_size)
+    smallest = sizes[0]
+    lines = [
+        "| step | rows | best s | time per row / at smallest | peak RSS Δ MiB (max) "
+        "| peak / at smallest |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for kind in SCALED:
+        base = by_size[smallest][kind]
+        base_time = min(run["seconds"] for run in base) / smallest
+        base_peak = max(run["peak_rss_delta"] for run in base)
+        for rows in sizes:
+            runs = by_size[rows][kind]
+            best = min(run["seconds"] for run in runs)
+            peak = max(run["peak_rss_delta"] for run in runs)
+            lines.append(
+                f"| {kind} | {rows:,} | {best:.2f} | {best / rows / base_time:.2f}x "
+                f"| {_mib(peak)} | {peak / base_peak:.2f}x |"
+            )
+    return lines
+
+
+def _csv(arguments: argparse.Namespace, rows: int) -> Path:
+    name = f"data-v2-{rows}x{arguments.columns}-seed{arguments.seed}.csv"
+    csv_path = arguments.cache_dir / name
+    if not csv_path.exists():
+        print(f"generating {csv_path} ...", file=sys.stderr)
+        generate_csv(csv_path, rows, arguments.columns, arguments.seed)
+    return csv_path
+
+
+def _arrow_bytes(path: Path) -> int:
+    """The size of the dataset as Arrow columns (uncompressed Parquet pages, about the same)."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_metadata(path)
+    return sum(
+        metadata.row_group(group).column(index).total_uncompressed_size
+        for group in range(metadata.num_row_groups)
+        for index in range(metadata.num_columns)
+    )
+
+
+def _measure_size(
+    arguments: argparse.Namespace, rows: int, kinds: list[str], folder: Path
+) -> tuple[dict[str, list[dict]], int]:
+    from kfp_mlops.components.data.ingest import ingest_to_parquet
+
+    csv_path = _csv(arguments, rows)
+    dataset_path = folder / f"dataset-{rows}.parquet"
+    ingest_to_parquet(str(csv_path), str(dataset_path))
+    results: dict[str, list[dict]] = {kind: [] for kind in kinds}
+    for round_number in range(arguments.repeats):
+        order = kinds if round_number % 2 == 0 else kinds[::-1]
+        for kind in order:
+            results[kind].append(_measure(kind, csv_path, dataset_path))
+            print(f"{rows} round {round_number + 1} {kind}: {results[kind][-1]}", file=sys.stderr)
+    size = _arrow_bytes(dataset_path)
+    dataset_path.unlink()
+    return results, size
+
+
 def main() -> None:
-    """Generates the data if needed, runs every measurement, prints a Markdown table."""
+    """Generates the data if needed, runs every measurement, prints Markdown tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--columns", type=int, default=20, help="features and the label")
     parser.add_argument("--repeats", type=int, default=5, help="rounds of every measurement")
     parser.add_argument("--seed", type=int, default=7)
@@ -185,43 +269,39 @@ def main() -> None:
 
     import pyarrow as pa
 
-    from kfp_mlops.components.common.tables import read_parquet
-    from kfp_mlops.components.data.ingest import ingest_to_parquet
-
-    name = f"data-{arguments.rows}x{arguments.columns}-seed{arguments.seed}.csv"
-    csv_path = arguments.cache_dir / name
-    if not csv_path.exists():
-        print(f"generating {csv_path} ...", file=sys.stderr)
-        generate_csv(csv_path, arguments.rows, arguments.columns, arguments.seed)
-    results: dict[str, list[dict]] = {kind: [] for kind in arguments.only}
+    sizes = sorted(arguments.rows)
+    by_size: dict[int, dict[str, list[dict]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-data-") as folder:
-        dataset_path = Path(folder) / "dataset.parquet"
-        ingest_to_parquet(str(csv_path), str(dataset_path))
-        table_bytes = read_parquet(dataset_path).nbytes
-        for round_number in range(arguments.repeats):
-            order = arguments.only if round_number % 2 == 0 else arguments.only[::-1]
-            for kind in order:
-                results[kind].append(_measure(kind, csv_path, dataset_path))
-                print(f"round {round_number + 1} {kind}: {results[kind][-1]}", file=sys.stderr)
+        for rows in sizes:
+            kinds = [kind for kind in arguments.only if rows == sizes[0] or kind in SCALED]
+            by_size[rows], table_bytes = _measure_size(arguments, rows, kinds, Path(folder))
+            if rows == sizes[0]:
+                smallest_bytes = table_bytes
 
-    csv_mib, table_mib = csv_path.stat().st_size / 2**20, table_bytes / 2**20
+    smallest = sizes[0]
+    csv_mib = _csv(arguments, smallest).stat().st_size / 2**20
     print(
-        f"{arguments.rows:,} rows x {arguments.columns} columns: CSV {csv_mib:,.0f} MiB, Arrow "
-        f"table {table_mib:,.0f} MiB. {arguments.repeats} rounds. Python "
-        f"{platform.python_version()}, pyarrow {pa.__version__}, {os.cpu_count()} CPUs, "
-        f"memory pool {pa.default_memory_pool().backend_name}.\n"
+        f"{smallest:,} rows x {arguments.columns} columns: CSV {csv_mib:,.0f} MiB, Arrow table "
+        f"{smallest_bytes / 2**20:,.0f} MiB. {arguments.repeats} rounds. Python "
+        f"{platform.python_version()}, pyarrow {pa.__version__}, {os.cpu_count()} CPUs, memory "
+        f"pool {pa.default_memory_pool().backend_name}.\n"
     )
-    print("\n".join(markdown_table(results, table_bytes)))
-    if "steps" in results:
-        steps = [run["seconds"] for run in results["steps"]]
-        bare = [run["seconds"] for run in results["bare"]]
+    first = by_size[smallest]
+    print("\n".join(markdown_table(first, smallest_bytes)))
+    if "steps" in first:
+        steps = [run["seconds"] for run in first["steps"]]
+        bare = [run["seconds"] for run in first["bare"]]
         paired = statistics.median(ours / base for ours, base in zip(steps, bare, strict=True))
-        memory = max(run["peak_rss_delta"] for run in results["steps"]) / table_bytes
         print(
-            f"\nours / bare time: best {min(steps) / min(bare):.2f}x, median "
+            f"\nours / bare time at {smallest:,} rows: best {min(steps) / min(bare):.2f}x, median "
             f"{statistics.median(steps) / statistics.median(bare):.2f}x, median of the rounds' "
-            f"ratios {paired:.2f}x (target <= {TIME_RATIO_TARGET:g}x); peak memory / table: "
-            f"{memory:.2f}x (target <= {MEMORY_RATIO_TARGET:g}x)"
+            f"ratios {paired:.2f}x (target <= {TIME_RATIO_TARGET:g}x)"
+        )
+    if len(sizes) > 1:
+        print("\n" + "\n".join(scaling_table(by_size)))
+        print(
+            f"\ntargets: time per row within {LINEAR_TARGET:g}x of the smallest size's, peak "
+            f"memory within {FLAT_TARGET:g}x"
         )
 
 

@@ -1,11 +1,12 @@
 """Reading and writing the Parquet files that carry datasets between steps; their fingerprints."""
 
 import contextlib
+import difflib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +30,187 @@ def read_parquet(path: str | os.PathLike[str], columns: list[str] | None = None)
         raise ComponentInputError(f"cannot read {path} as Parquet: {error}") from error
 
 
+BATCH_ROWS = 65_536
+"""Rows in each record batch that the data steps stream: their memory does not grow with the
+dataset's rows, only with this and the number of columns."""
+
+ROW_GROUP_ROWS = 262_144
+"""Rows in each Parquet row group the data steps write (the last group of a file may be smaller)."""
+
+
+def parquet_schema(path: str | os.PathLike[str]) -> pa.Schema:
+    """The schema of a dataset written by an earlier step, read from the file's footer only."""
+    try:
+        return pq.read_schema(path)
+    except FileNotFoundError as error:
+        raise ComponentInputError(f"dataset file not found: {path}") from error
+    except (pa.ArrowInvalid, OSError) as error:
+        raise ComponentInputError(f"cannot read {path} as Parquet: {error}") from error
+
+
+def iter_batches(
+    path: str | os.PathLike[str], columns: list[str] | None = None, batch_size: int = BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
+    """The rows of a dataset written by an earlier step, ``batch_size`` at a time.
+
+    Batches span row groups, so every batch but the last has ``batch_size`` rows whatever the file's
+    layout: a computation that depends on batch boundaries gives the same result on the same rows.
+    """
+    try:
+        parquet = pq.ParquetFile(path, pre_buffer=False)
+    except FileNotFoundError as error:
+        raise ComponentInputError(f"dataset file not found: {path}") from error
+    except (pa.ArrowInvalid, OSError) as error:
+        raise ComponentInputError(f"cannot read {path} as Parquet: {error}") from error
+    with parquet:
+        yield from parquet.iter_batches(batch_size=batch_size, columns=columns)
+
+
+def closest_names(name: str, names: list[str], shown: int = 8) -> str:
+    """``names`` for an error message: all when few, else the closest to ``name`` and the count.
+
+    A line that lists dozens of columns is unreadable, so past ``shown`` names only those
+    :func:`difflib.get_close_matches` finds are given.
+    """
+    if len(names) <= shown:
+        return "the columns are: " + ", ".join(names)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    nearest = f"the closest are: {', '.join(close)}" if close else "none is close"
+    return f"{nearest} (of {len(names)} columns)"
+
+
+class Fingerprint:
+    """The :func:`fingerprint` of a table, worked out from its record batches one at a time."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self._schema = schema
+        self._rows = 0
+        self._streams = [
+            [hashlib.sha256(), hashlib.sha256(), hashlib.sha256()] for _ in schema.names
+        ]
+        self._nulls = [0] * len(schema.names)
+        self._valid_pending = [0] * len(schema.names)
+
+    def update(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Feeds the next rows (a batch, or a table in order)."""
+        self._rows += batch.num_rows
+        for index, column in enumerate(batch.columns):
+            chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+            _, lengths, values = self._streams[index]
+            for chunk in chunks:
+                self._feed_validity(index, chunk)
+                _hash_values(chunk.drop_null() if chunk.null_count else chunk, lengths, values)
+
+    def _feed_validity(self, index: int, chunk: pa.Array) -> None:
+        # A column's validity is hashed only if it has a null anywhere; until the first null, the
+        # rows seen are counted rather than hashed (all of them valid: one 1 byte a row).
+        if not chunk.null_count:
+            if self._nulls[index]:
+                self._streams[index][0].update(np.ones(len(chunk), dtype=np.bool_))
+            else:
+                self._valid_pending[index] += len(chunk)
+            return
+        validity = self._streams[index][0]
+        if not self._nulls[index]:
+            validity.update(np.ones(self._valid_pending[index], dtype=np.bool_))
+        self._nulls[index] += chunk.null_count
+        validity.update(chunk.is_valid().to_numpy(zero_copy_only=False))
+
+    def hexdigest(self) -> str:
+        """The fingerprint of every row fed so far, as :func:`fingerprint` writes it."""
+        digest = hashlib.sha256(f"rows={self._rows}\n".encode())
+        for field, streams, nulls in zip(self._schema, self._streams, self._nulls, strict=True):
+            digest.update(json.dumps([field.name, str(field.type)]).encode() + b"\n")
+            validity, lengths, values = streams
+            digest.update(validity.digest() if nulls else hashlib.sha256().digest())
+            digest.update(lengths.digest())
+            digest.update(values.digest())
+        return f"sha256:{digest.hexdigest()}"
+
+
+def fingerprint_file(path: str | os.PathLike[str]) -> str:
+    """The :func:`fingerprint` of a Parquet dataset, read a batch at a time (memory stays flat)."""
+    streaming = Fingerprint(parquet_schema(path))
+    for batch in iter_batches(path):
+        streaming.update(batch)
+    return streaming.hexdigest()
+
+
+class DatasetWriter:
+    """Writes record batches to a Parquet file in row groups, fingerprinting them as they pass.
+
+    The file is written to a temporary path (see :func:`open_datasets`); the fingerprint is worked
+    out on a helper thread while the writer encodes, each batch in order.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], schema: pa.Schema, helper: ThreadPoolExecutor):
+        self._schema = schema
+        self._writer = pq.ParquetWriter(path, schema, use_dictionary=_dictionary_columns(schema))
+        self._fingerprint = Fingerprint(schema)
+        self._helper = helper
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self._hashing: Future[None] | None = None
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Adds rows; a row group is written each time :data:`ROW_GROUP_ROWS` have gathered."""
+        if batch.num_rows == 0:
+            return
+        batches = batch.to_batches() if isinstance(batch, pa.Table) else [batch]
+        self._pending += batches
+        self._pending_rows += batch.num_rows
+        self.rows += batch.num_rows
+        while self._pending_rows >= ROW_GROUP_ROWS:
+            self._flush(ROW_GROUP_ROWS)
+
+    def _flush(self, rows: int) -> None:
+        """Writes the first ``rows`` pending rows as one row group."""
+        pending = pa.Table.from_batches(self._pending, self._schema)
+        group, rest = pending.slice(0, rows), pending.slice(rows)
+        self._pending, self._pending_rows = rest.to_batches(), rest.num_rows
+        if self._hashing is not None:
+            self._hashing.result()
+        self._hashing = self._helper.submit(self._fingerprint.update, group)
+        self._writer.write_table(group, row_group_size=rows)
+
+    def close(self) -> dict[str, object]:
+        """Writes what is left and closes the file; returns its :func:`dataset_metadata`."""
+        if self._pending_rows:
+            self._flush(self._pending_rows)
+        self._writer.close()
+        if self._hashing is not None:
+            self._hashing.result()
+        return {
+            "rows": self.rows,
+            "columns": len(self._schema),
+            "schema": schema_of(self._schema.empty_table()),
+            "fingerprint": self._fingerprint.hexdigest(),
+        }
+
+    def abort(self) -> None:
+        """Closes the file without finishing it (the block writing it failed)."""
+        self._writer.close()
+
+
+@contextlib.contextmanager
+def open_datasets(
+    schemas: Mapping[str | os.PathLike[str], pa.Schema],
+) -> Iterator[list[DatasetWriter]]:
+    """Writers for several Parquet files that appear together, or not at all if the block fails."""
+    with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as helper:
+        writers = [
+            DatasetWriter(stack.enter_context(atomic_file(path)), schema, helper)
+            for path, schema in schemas.items()
+        ]
+        try:
+            yield writers
+        finally:
+            for writer in writers:
+                with contextlib.suppress(Exception):
+                    writer.abort()  # closing twice is harmless; the file is removed on failure
+
+
 Tables = (
     Mapping[str | os.PathLike[str], pa.Table] | Iterable[tuple[str | os.PathLike[str], pa.Table]]
 )
@@ -43,35 +225,19 @@ def write_parquet(table: pa.Table, path: str | os.PathLike[str]) -> None:
 
 def write_parquets(tables: Tables) -> None:
     """Writes several tables as one unit: either every file appears or none does."""
-    _write(tables, describe=None)
+    _write(tables)
 
 
-def write_datasets(tables: Tables) -> list[dict[str, object]]:
-    """Writes tables as :func:`write_parquets` does; returns their :func:`dataset_metadata`.
-
-    Each table's metadata (its fingerprint reads every value) is worked out on a second thread while
-    the table is written, so the two take about as long as the slower of them, not their sum.
-    """
-    return _write(tables, describe=dataset_metadata)
-
-
-def _write(
-    tables: Tables, describe: Callable[[pa.Table], dict[str, object]] | None
-) -> list[dict[str, object]]:
+def _write(tables: Tables) -> None:
     pairs = tables.items() if isinstance(tables, Mapping) else tables
-    described = []
-    with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as helper:
+    with contextlib.ExitStack() as stack:
         for path, table in pairs:
-            pending = helper.submit(describe, table) if describe else None
             pq.write_table(
                 table,
                 stack.enter_context(atomic_file(path)),
                 use_dictionary=_dictionary_columns(table.schema),
             )
-            if pending:
-                described.append(pending.result())
-            del table, pending  # before a generator makes the next table
-    return described
+            del table  # before a generator makes the next table
 
 
 def as_stored(table: pa.Table) -> pa.Table:
@@ -111,12 +277,9 @@ def fingerprint(table: pa.Table) -> str:
     column is hashed chunk by chunk (SHA-256): where it has nulls, one byte a row saying which
     values are present, then the present values (and for text or binary columns, their lengths).
     """
-    digest = hashlib.sha256(f"rows={table.num_rows}\n".encode())
-    for field, column in zip(table.schema, table.columns, strict=True):
-        digest.update(json.dumps([field.name, str(field.type)]).encode() + b"\n")
-        for stream in _column_digests(column):
-            digest.update(stream.digest())
-    return f"sha256:{digest.hexdigest()}"
+    streaming = Fingerprint(table.schema)
+    streaming.update(table)
+    return streaming.hexdigest()
 
 
 _OFFSET_WIDTHS = {
@@ -125,15 +288,6 @@ _OFFSET_WIDTHS = {
     pa.large_string(): np.int64,
     pa.large_binary(): np.int64,
 }
-
-
-def _column_digests(column: pa.ChunkedArray) -> list["hashlib._Hash"]:
-    validity, lengths, values = hashlib.sha256(), hashlib.sha256(), hashlib.sha256()
-    for chunk in column.chunks:
-        if column.null_count:
-            validity.update(chunk.is_valid().to_numpy(zero_copy_only=False))
-        _hash_values(chunk.drop_null() if chunk.null_count else chunk, lengths, values)
-    return [validity, lengths, values]
 
 
 def _byte_width(data_type: pa.DataType) -> int | None:

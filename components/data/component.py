@@ -15,12 +15,17 @@ def ingest_dataset(
     file_format: Optional[str] = None,
     column_types: Optional[Dict[str, str]] = None,
 ) -> None:
-    """Reads a CSV or Parquet file into a Parquet dataset that records its schema and fingerprint.
+    """Reads CSV or Parquet data into a Parquet dataset that records its schema and fingerprint.
+
+    The data is read and written a batch at a time, so the step's memory does not grow with rows.
 
     Args:
-        source_uri: Local path or URI (s3://, gs://, file://) of a CSV (optionally .gz/.bz2; an
-            empty field is a missing value) or Parquet file.
-        file_format: ``csv`` or ``parquet``; taken from the file name's suffix when unset.
+        source_uri: Local path or URI (s3://, gs://, file://, with pyarrow's options such as
+            ``?endpoint_override=host:9000&scheme=http``) of a file, or of a folder or prefix of
+            files, Hive-partitioned (``key=value`` folders become typed columns) or not; CSV
+            (optionally .gz/.bz2; comma, semicolon, tab or pipe delimited; an empty field is a
+            missing value) or Parquet. Object-store credentials come from the environment.
+        file_format: ``csv`` or ``parquet``; taken from the files' suffix when unset.
         column_types: Column name to Arrow type name (``float64``, ``int64``, ``string``, ``bool``,
             ``timestamp[s]``); a value that does not parse as its column's type fails the step.
 

@@ -1,14 +1,21 @@
 """Split a dataset into train, validation and test parts: stratified and seeded, or by time."""
 
 import dataclasses
-import functools
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from kfp_mlops.components.common.errors import ComponentInputError
-from kfp_mlops.components.common.tables import read_parquet, write_datasets
+from kfp_mlops.components.common.tables import (
+    BATCH_ROWS,
+    closest_names,
+    iter_batches,
+    open_datasets,
+    parquet_schema,
+)
+from kfp_mlops.components.data.order_statistics import is_orderable, kth_smallest, sort_keys
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,14 +44,6 @@ def check_fractions(train: float, validation: float, test: float) -> None:
         )
 
 
-def _column(table: pa.Table, name: str, role: str) -> pa.ChunkedArray:
-    if name not in table.column_names:
-        raise ComponentInputError(
-            f"{role} column {name!r} not found; the columns are: {', '.join(table.column_names)}"
-        )
-    return table.column(name)
-
-
 def allocate(class_sizes: np.ndarray, fractions: np.ndarray) -> np.ndarray:
     """How many rows of each class (a row of the result) go to each part (a column).
 
@@ -67,51 +66,200 @@ def allocate(class_sizes: np.ndarray, fractions: np.ndarray) -> np.ndarray:
     return allocation
 
 
-def stratified_assignment(
-    table: pa.Table,
-    target_column: str,
-    train_fraction: float = 0.7,
-    validation_fraction: float = 0.15,
-    test_fraction: float = 0.15,
-    seed: int = 42,
-) -> np.ndarray:
-    """The part of each row (0 train, 1 validation, 2 test) in a seeded stratified split.
+Batches = Callable[[list[str] | None], Iterator[pa.RecordBatch]]
+"""Makes a fresh pass over a dataset's rows (only the columns named, or all): the split reads its
+input two or more times, a batch at a time."""
 
-    Each class's rows are shuffled with ``seed`` and dealt to the parts in the counts
-    :func:`allocate` gives, so every part holds each class's share to within one row.
-    """
-    check_fractions(train_fraction, validation_fraction, test_fraction)
-    labels = _column(table, target_column, "target")
-    if labels.null_count:
+
+def _column_type(schema: pa.Schema, name: str, role: str) -> pa.DataType:
+    if name not in schema.names:
         raise ComponentInputError(
-            f"target column {target_column!r} has {labels.null_count} rows with no label; "
+            f"{role} column {name!r} not found; {closest_names(name, schema.names)}"
+        )
+    return schema.field(name).type
+
+
+class _Dealer:
+    """Deals each class's rows to the parts in exact, seeded counts, one batch at a time.
+
+    A class of ``n`` rows with ``counts`` rows to give each part gets, over its rows in input order,
+    a uniformly random arrangement of those counts: each batch draws how many of its rows of the
+    class go to each part from what is left (a multivariate hypergeometric draw, sampling without
+    replacement), then shuffles them among those rows. It is sequential selection sampling (Knuth's
+    Algorithm S, for three parts) done a batch at a time: the counts come out exact and the memory
+    is the batch's. The draws depend on the seed and on which rows fall in which batch, which
+    :func:`~kfp_mlops.components.common.tables.iter_batches` fixes (batches of ``BATCH_ROWS``).
+    """
+
+    def __init__(self, classes: pa.Array, allocation: np.ndarray, seed: int) -> None:
+        self._classes = classes
+        self._left = allocation.copy()
+        self._random = np.random.default_rng(seed)
+
+    def deal(self, labels: pa.Array) -> np.ndarray:
+        """The part (0, 1, 2) of each row of the next batch, given the batch's labels."""
+        codes = pc.index_in(labels, value_set=self._classes).to_numpy(zero_copy_only=False)
+        order = np.argsort(codes, kind="stable")
+        sizes = np.bincount(codes, minlength=len(self._left))
+        parts = np.empty(len(codes), dtype=np.int8)
+        start = 0
+        for code, size in enumerate(sizes):
+            if not size:
+                continue
+            drawn = self._random.multivariate_hypergeometric(self._left[code], int(size))
+            self._left[code] -= drawn
+            dealt = np.repeat(np.arange(len(drawn), dtype=np.int8), drawn)
+            self._random.shuffle(dealt)
+            parts[order[start : start + size]] = dealt
+            start += size
+        return parts
+
+
+def _stratified(
+    read: Batches, schema: pa.Schema, target_column: str, fractions: np.ndarray, seed: int
+) -> Callable[[pa.RecordBatch], np.ndarray]:
+    """Counts each class's rows (one pass over the target); returns the function dealing a batch."""
+    label_type = _column_type(schema, target_column, "target")
+    sizes: dict[object, int] = {}
+    missing = 0
+    for batch in read([target_column]):
+        labels = batch.column(0)
+        missing += labels.null_count
+        counts = pc.value_counts(labels.drop_null())
+        for value, count in zip(
+            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+        ):
+            sizes[value] = sizes.get(value, 0) + count
+    if missing:
+        raise ComponentInputError(
+            f"target column {target_column!r} has {missing} rows with no label; "
             "a stratified split needs a class on every row"
         )
-    encoded = pc.dictionary_encode(labels.combine_chunks())
-    classes, codes = encoded.dictionary.to_pylist(), encoded.indices.to_numpy()
+    classes = list(sizes)
     if len(classes) < 2:
         found = f"a single class {classes[0]!r}" if classes else "no rows"
         raise ComponentInputError(
             f"target column {target_column!r} has {found}; a stratified split needs two classes "
             "or more"
         )
-    sizes = np.bincount(codes, minlength=len(classes))
-    fractions = np.array([train_fraction, validation_fraction, test_fraction])
+    counts = np.array([sizes[value] for value in classes])
     # Each part needs at least one row of every class.
     needed = int(np.ceil(np.round(1 / fractions.min(), 9)))
-    if sizes.min() < needed:
+    if counts.min() < needed:
+        train, validation, test = fractions
         raise ComponentInputError(
-            f"class {classes[int(sizes.argmin())]!r} of target column {target_column!r} has only "
-            f"{sizes.min()} rows; a stratified {train_fraction:g}/{validation_fraction:g}/"
-            f"{test_fraction:g} split needs at least {needed}"
+            f"class {classes[int(counts.argmin())]!r} of target column {target_column!r} has only "
+            f"{counts.min()} rows; a stratified {train:g}/{validation:g}/{test:g} split needs at "
+            f"least {needed}"
         )
-    allocation = allocate(sizes, fractions / fractions.sum())
-    random = np.random.default_rng(seed)
-    by_class = np.split(np.argsort(codes, kind="stable"), np.cumsum(sizes)[:-1])
-    assignment = np.empty(len(codes), dtype=np.int8)
-    for rows, counts in zip(by_class, allocation, strict=True):
-        assignment[rows] = random.permutation(np.repeat(np.arange(3, dtype=np.int8), counts))
-    return assignment
+    allocation = allocate(counts, fractions / fractions.sum())
+    dealer = _Dealer(pa.array(classes, type=label_type), allocation, seed)
+    return lambda batch: dealer.deal(batch.column(target_column))
+
+
+def _by_time(
+    read: Batches, schema: pa.Schema, time_column: str, fractions: np.ndarray
+) -> Callable[[pa.RecordBatch], np.ndarray]:
+    """Finds the two cut times (a few passes over the time column) and returns the row assigner.
+
+    A cut falls at the time of the row at its share of the rows in time order; rows at that time all
+    go to the later part, as do all later rows.
+    """
+    time_type = _column_type(schema, time_column, "time")
+    if not is_orderable(time_type):
+        raise ComponentInputError(
+            f"time column {time_column!r} is {time_type}; a time split needs times, dates or "
+            "numbers"
+        )
+    rows = missing = 0
+    lowest, highest = None, None
+    for batch in read([time_column]):
+        times = batch.column(0)
+        absent = times.null_count
+        if pa.types.is_floating(time_type):
+            absent += pc.sum(pc.is_nan(times)).as_py() or 0
+        missing += absent
+        rows += len(times)
+        if len(times) > absent and not missing:
+            keys = sort_keys(times)
+            low, high = int(keys.min()), int(keys.max())
+            lowest = low if lowest is None else min(lowest, low)
+            highest = high if highest is None else max(highest, high)
+    if missing:
+        raise ComponentInputError(
+            f"time column {time_column!r} has {missing} missing values; "
+            "every row needs a time to be placed"
+        )
+
+    def keys() -> Iterator[np.ndarray]:
+        return (sort_keys(batch.column(0)) for batch in read([time_column]))
+
+    train_fraction, validation_fraction, test_fraction = fractions
+    cuts, ends = [], []
+    for position in (round(rows * train_fraction), round(rows * (1 - test_fraction))):
+        if 0 < position < rows:
+            cut, end = kth_smallest(keys, position, lowest, highest)
+        else:
+            cut, end = None, position
+        cuts.append(cut)
+        ends.append(end)
+    if not 0 < ends[0] < ends[1] < rows:
+        raise ComponentInputError(
+            f"time column {time_column!r} has too few distinct times to cut "
+            f"{train_fraction:g}/{validation_fraction:g}/{test_fraction:g} without a time "
+            "falling on both sides of a boundary"
+        )
+    first, second = np.uint64(cuts[0]), np.uint64(cuts[1])
+
+    def assign(batch: pa.RecordBatch) -> np.ndarray:
+        keys = sort_keys(batch.column(time_column))
+        return (keys >= first).astype(np.int8) + (keys >= second).astype(np.int8)
+
+    return assign
+
+
+def _assigner(
+    read: Batches,
+    schema: pa.Schema,
+    target_column: str | None,
+    fractions: tuple[float, float, float],
+    seed: int,
+    time_column: str | None,
+) -> Callable[[pa.RecordBatch], np.ndarray]:
+    check_fractions(*fractions)
+    if target_column is not None:
+        _column_type(schema, target_column, "target")
+    if time_column:
+        return _by_time(read, schema, time_column, np.array(fractions))
+    assert target_column is not None
+    return _stratified(read, schema, target_column, np.array(fractions), seed)
+
+
+def _table_reader(table: pa.Table) -> Batches:
+    """Passes over an in-memory table in the batches :func:`iter_batches` would give its file."""
+    whole = table.combine_chunks()
+
+    def read(columns: list[str] | None) -> Iterator[pa.RecordBatch]:
+        return iter((whole.select(columns) if columns else whole).to_batches(BATCH_ROWS))
+
+    return read
+
+
+def _split_table(
+    table: pa.Table,
+    target_column: str | None,
+    fractions: tuple[float, float, float],
+    seed: int,
+    time_column: str | None,
+) -> Splits:
+    read = _table_reader(table)
+    assign = _assigner(read, table.schema, target_column, fractions, seed, time_column)
+    pieces: list[list[pa.RecordBatch]] = [[] for _ in PARTS]
+    for batch in read(None):
+        parts = assign(batch)
+        for number, part in enumerate(pieces):
+            part.append(batch.filter(pa.array(parts == number)))
+    return Splits(*(pa.Table.from_batches(part, table.schema) for part in pieces))
 
 
 def stratified_split(
@@ -124,24 +272,12 @@ def stratified_split(
 ) -> Splits:
     """Shuffles with ``seed`` and keeps each class's share the same in every part.
 
-    Every part holds each class's share of its rows to within one row. Rows keep their original
-    order inside each part.
+    Every part holds each class's share of its rows to within one row (the counts of
+    :func:`allocate`). Rows keep their original order inside each part. The parts are those that
+    :func:`split_to_parquet` writes for the same rows.
     """
-    assignment = stratified_assignment(
-        table, target_column, train_fraction, validation_fraction, test_fraction, seed
-    )
-    return Splits(*(_rows_of(table, assignment, part) for part in range(len(PARTS))))
-
-
-def _rows_of(table: pa.Table, assignment: np.ndarray, part: int) -> pa.Table:
-    return table.filter(pa.array(assignment == part))
-
-
-def _cut_before_ties(times: np.ndarray, position: int) -> int:
-    """Moves a cut back so that rows sharing the first later timestamp all go after it."""
-    if position <= 0 or position >= len(times):
-        return position
-    return int(np.searchsorted(times, times[position], side="left"))
+    fractions = (train_fraction, validation_fraction, test_fraction)
+    return _split_table(table, target_column, fractions, seed, None)
 
 
 def time_split(
@@ -151,37 +287,15 @@ def time_split(
     validation_fraction: float = 0.15,
     test_fraction: float = 0.15,
 ) -> Splits:
-    """Orders rows by ``time_column``: the earliest go to train, then validation, the last to test.
+    """By ``time_column``: the earliest rows go to train, then validation, the last to test.
 
     No row in train is later than (or as late as) any row in validation or test, and likewise
     between validation and test: rows with equal times at a boundary all go to the later part, so
-    the earlier parts may be slightly smaller than the fractions ask. Rows are in time order inside
-    each part.
+    the earlier parts may be slightly smaller than the fractions ask. Rows keep their input order
+    inside each part (they are not sorted: sorting does not fit in bounded memory).
     """
-    check_fractions(train_fraction, validation_fraction, test_fraction)
-    column = _column(table, time_column, "time")
-    if column.null_count:
-        raise ComponentInputError(
-            f"time column {time_column!r} has {column.null_count} missing values; "
-            "every row needs a time to be placed"
-        )
-    order = pc.sort_indices(table, sort_keys=[(time_column, "ascending")]).to_numpy()
-    ordered = table.take(pa.array(order))
-    times = ordered.column(time_column).to_numpy(zero_copy_only=False)
-    rows = ordered.num_rows
-    train_end = _cut_before_ties(times, round(rows * train_fraction))
-    validation_end = _cut_before_ties(times, round(rows * (train_fraction + validation_fraction)))
-    if not 0 < train_end < validation_end < rows:
-        raise ComponentInputError(
-            f"time column {time_column!r} has too few distinct times to cut "
-            f"{train_fraction:g}/{validation_fraction:g}/{test_fraction:g} without a time "
-            "falling on both sides of a boundary"
-        )
-    return Splits(
-        train=ordered.slice(0, train_end),
-        validation=ordered.slice(train_end, validation_end - train_end),
-        test=ordered.slice(validation_end),
-    )
+    fractions = (train_fraction, validation_fraction, test_fraction)
+    return _split_table(table, None, fractions, 0, time_column)
 
 
 def split_to_parquet(
@@ -198,32 +312,38 @@ def split_to_parquet(
     test) as one unit; returns each part's artifact metadata.
 
     Without a ``time_column`` (None or empty, as a pipeline parameter left unset passes it), the
-    split is stratified by the target. A stratified split makes each part only when it is written,
-    so that the dataset and one part are in memory at a time rather than the dataset and all three.
+    split is stratified by the target. The dataset is read a batch at a time, so memory does not
+    grow with its rows: a first pass over the target (or the time column) sets the counts (or the
+    cut times), a last one deals every batch's rows to the three files.
     """
     fractions = (train_fraction, validation_fraction, test_fraction)
-    table = read_parquet(dataset_path)
-    _column(table, target_column, "target")
-    if not time_column:
-        assignment = stratified_assignment(table, target_column, *fractions, seed)
-        method = {"method": "stratified", "seed": seed, "stratified_by": target_column}
-        make = functools.partial(_rows_of, table, assignment)
-        extra = {name: {} for name in PARTS}
+    schema = parquet_schema(dataset_path)
+
+    def read(columns: list[str] | None) -> Iterator[pa.RecordBatch]:
+        return iter_batches(dataset_path, columns)
+
+    assign = _assigner(read, schema, target_column, fractions, seed, time_column)
+    if time_column:
+        method: dict[str, object] = {"method": "time", "time_column": time_column}
     else:
-        splits = time_split(table, time_column, *fractions)
-        method = {"method": "time", "time_column": time_column}
-        make = (splits.train, splits.validation, splits.test).__getitem__
-        extra = {
-            name: {"time_range": _time_range(make(n), time_column)} for n, name in enumerate(PARTS)
-        }
-    # A generator: each part is made only when it is written.
-    parts = ((output_paths[name], make(number)) for number, name in enumerate(PARTS))
-    return {
-        name: {**described, **method, "part": name, **extra[name]}
-        for name, described in zip(PARTS, write_datasets(parts), strict=True)
-    }
-
-
-def _time_range(part: pa.Table, time_column: str) -> list[str]:
-    bounds = pc.min_max(part.column(time_column))
-    return [str(bounds["min"]), str(bounds["max"])]
+        method = {"method": "stratified", "seed": seed, "stratified_by": target_column}
+    bounds: list[list[pa.Scalar]] = [[] for _ in PARTS]
+    with open_datasets({output_paths[name]: schema for name in PARTS}) as writers:
+        for batch in read(None):
+            parts = assign(batch)
+            for number, writer in enumerate(writers):
+                rows = batch.filter(pa.array(parts == number))
+                writer.write(rows)
+                if time_column and rows.num_rows:
+                    extremes = pc.min_max(rows.column(time_column))
+                    bounds[number] += [extremes["min"], extremes["max"]]
+        described = [writer.close() for writer in writers]
+    result = {}
+    for number, (name, metadata) in enumerate(zip(PARTS, described, strict=True)):
+        result[name] = {**metadata, **method, "part": name}
+        if time_column:
+            extremes = pc.min_max(
+                pa.array([b.as_py() for b in bounds[number]], schema.field(time_column).type)
+            )
+            result[name]["time_range"] = [str(extremes["min"]), str(extremes["max"])]
+    return result

@@ -2,13 +2,14 @@
 
 import dataclasses
 import math
+from collections.abc import Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from kfp_mlops.components.common.atomic import write_text
 from kfp_mlops.components.common.errors import ComponentInputError
-from kfp_mlops.components.common.tables import read_parquet
+from kfp_mlops.components.common.tables import closest_names, iter_batches, parquet_schema
 
 TYPE_FAMILIES = {
     "numeric": lambda t: (
@@ -126,75 +127,134 @@ def _is_numeric(data_type: pa.DataType) -> bool:
     return TYPE_FAMILIES["numeric"](data_type)
 
 
-def _missing_count(column: pa.ChunkedArray) -> int:
-    missing = column.null_count
-    if pa.types.is_floating(column.type):
-        missing += pc.sum(pc.is_nan(column)).as_py() or 0
-    elif _is_text(column.type):
-        missing += pc.sum(pc.equal(pc.utf8_trim_whitespace(column), "")).as_py() or 0
-    return missing
+class _ColumnStats:
+    """What the rules need to know of one column, gathered from its record batches one at a time."""
+
+    def __init__(self, name: str, data_type: pa.DataType, check_text: bool, is_target: bool):
+        self.name = name
+        self.type = data_type
+        self.rows = self.missing = self.infinite = 0
+        self.minimum: float | None = None
+        self.maximum: float | None = None
+        self.check_text = check_text and _is_text(data_type)
+        self.present = self.numbers = 0
+        self.text_examples: list[str] = []
+        self.classes: dict[object, int] | None = {} if is_target else None
+        self.outside: dict[tuple[float, float], int] = {}
+
+    def update(self, column: pa.Array, ranges: list[tuple[float, float]]) -> None:
+        """Counts the next values of the column."""
+        self.rows += len(column)
+        self.missing += column.null_count
+        if pa.types.is_floating(self.type):
+            self.missing += pc.sum(pc.is_nan(column)).as_py() or 0
+            self.infinite += pc.sum(pc.is_inf(column)).as_py() or 0
+        elif _is_text(self.type):
+            self.missing += pc.sum(pc.equal(pc.utf8_trim_whitespace(column), "")).as_py() or 0
+        if _is_numeric(self.type):
+            bounds = pc.min_max(column)
+            self._bound(bounds["min"].as_py(), bounds["max"].as_py())
+            for low, high in ranges:
+                outside = pc.or_(pc.less(column, low), pc.greater(column, high))
+                self.outside[low, high] = self.outside.get((low, high), 0) + (
+                    pc.sum(outside).as_py() or 0
+                )
+        if self.check_text:
+            self._count_text(column)
+        if self.classes is not None:
+            counts = pc.value_counts(column.drop_null())
+            for value, count in zip(
+                counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+            ):
+                self.classes[value] = self.classes.get(value, 0) + count
+
+    def _bound(self, low: object, high: object) -> None:
+        if low is None or (isinstance(low, float) and math.isnan(low)):
+            return
+        low, high = float(low), float(high)
+        self.minimum = low if self.minimum is None else min(self.minimum, low)
+        self.maximum = high if self.maximum is None else max(self.maximum, high)
+
+    def _count_text(self, column: pa.Array) -> None:
+        trimmed = pc.utf8_trim_whitespace(column.drop_null())
+        present = pc.filter(trimmed, pc.not_equal(trimmed, ""))
+        looks_numeric = pc.match_substring_regex(present, _NUMBER)
+        self.present += len(present)
+        self.numbers += pc.sum(looks_numeric).as_py() or 0
+        if len(self.text_examples) < 3:
+            for value in pc.filter(present, pc.invert(looks_numeric)).unique().to_pylist():
+                if value not in self.text_examples and len(self.text_examples) < 3:
+                    self.text_examples.append(value)
+
+    def profile(self) -> ColumnProfile:
+        """The column's line in the report."""
+        return ColumnProfile(
+            name=self.name,
+            arrow_type=str(self.type),
+            missing_rate=self.missing / self.rows if self.rows else 0.0,
+            minimum=self.minimum,
+            maximum=self.maximum,
+        )
 
 
-def _profile(name: str, column: pa.ChunkedArray, rows: int) -> ColumnProfile:
-    minimum = maximum = None
-    if _is_numeric(column.type):
-        bounds = pc.min_max(column)
-        minimum, maximum = bounds["min"].as_py(), bounds["max"].as_py()
-        minimum = None if minimum is None else float(minimum)
-        maximum = None if maximum is None else float(maximum)
-    return ColumnProfile(
-        name=name,
-        arrow_type=str(column.type),
-        missing_rate=_missing_count(column) / rows if rows else 0.0,
-        minimum=minimum,
-        maximum=maximum,
-    )
-
-
-def _type_matches(data_type: pa.DataType, expected: str) -> bool:
-    family = TYPE_FAMILIES.get(expected)
-    if family is not None:
-        return family(data_type)
-    try:
-        return data_type == pa.type_for_alias(expected)
-    except ValueError as error:
-        raise ComponentInputError(
-            f"expected type {expected!r} is neither one of {', '.join(TYPE_FAMILIES)} "
-            "nor an Arrow type name such as int64"
-        ) from error
-
-
-def _numeric_text(name: str, column: pa.ChunkedArray) -> Finding | None:
+def _numeric_text(stats: _ColumnStats) -> Finding | None:
     """Flags a text column that is almost all numbers: the rest is text in a numeric column."""
-    trimmed = pc.utf8_trim_whitespace(column.drop_null())
-    present = pc.filter(trimmed, pc.not_equal(trimmed, ""))
-    if len(present) == 0:
+    if not stats.present:
         return None
-    looks_numeric = pc.match_substring_regex(present, _NUMBER)
-    numbers = pc.sum(looks_numeric).as_py() or 0
-    if numbers == len(present) or numbers / len(present) < NUMERIC_TEXT_SHARE:
+    if stats.numbers == stats.present or stats.numbers / stats.present < NUMERIC_TEXT_SHARE:
         return None
-    text = pc.filter(present, pc.invert(looks_numeric))
-    examples = ", ".join(repr(value) for value in text.unique()[:3].to_pylist())
+    text = stats.present - stats.numbers
+    examples = ", ".join(repr(value) for value in stats.text_examples)
     return Finding(
         rule="numeric column holds text",
-        subject=name,
+        subject=stats.name,
         passed=False,
-        observed=f"{len(text)} text values",
+        observed=f"{text} text values",
         limit="0",
         problem=(
-            f"column {name!r} is numeric but {len(text)} of {len(present)} values are text "
+            f"column {stats.name!r} is numeric but {text} of {stats.present} values are text "
             f"(e.g. {examples})"
         ),
     )
 
 
-def _class_balance(target: str, column: pa.ChunkedArray, minimum: float) -> list[Finding]:
-    counts = pc.value_counts(column.drop_null())
-    frequencies = [count for count in counts.field("counts").to_pylist() if count > 0]
+def _infinite(stats: _ColumnStats) -> Finding | None:
+    """Flags a float column with infinities (a CSV's ``inf`` or ``1e309``): models fail on them."""
+    if not stats.infinite:
+        return None
+    return Finding(
+        rule="finite values",
+        subject=stats.name,
+        passed=False,
+        observed=f"{stats.infinite} infinite values",
+        limit="0",
+        problem=(
+            f"column {stats.name!r} holds {stats.infinite} infinite values (inf, or a number too "
+            "large for float64 such as 1e309)"
+        ),
+    )
+
+
+def _expected_type(expected: str) -> Callable[[pa.DataType], bool]:
+    """The test a column's type must pass: a family's, or equality with an Arrow type name's."""
+    family = TYPE_FAMILIES.get(expected)
+    if family is not None:
+        return family
+    try:
+        exact = pa.type_for_alias(expected)
+    except ValueError as error:
+        raise ComponentInputError(
+            f"expected type {expected!r} is neither one of {', '.join(TYPE_FAMILIES)} "
+            "nor an Arrow type name such as int64"
+        ) from error
+    return lambda data_type: data_type == exact
+
+
+def _class_balance(target: str, counts: dict[object, int], minimum: float) -> list[Finding]:
+    frequencies = [count for count in counts.values() if count > 0]
     classes = len(frequencies)
     if classes < 2:
-        only = counts.field("values").to_pylist()
+        only = list(counts)
         return [
             Finding(
                 rule="classes in target",
@@ -238,10 +298,13 @@ def _class_balance(target: str, column: pa.ChunkedArray, minimum: float) -> list
     ]
 
 
-def _range_findings(table: pa.Table, value_ranges: dict[str, list[float | None]]) -> list[Finding]:
-    findings = []
+def _checked_ranges(
+    schema: pa.Schema, value_ranges: dict[str, list[float | None]]
+) -> dict[str, tuple[float, float]]:
+    """Each range as ``(low, high)``, an open end as an infinity; malformed ranges raise."""
+    checked = {}
     for name, bounds in value_ranges.items():
-        if name not in table.column_names:
+        if name not in schema.names:
             raise ComponentInputError(
                 f"value_ranges names column {name!r}, which the dataset does not have"
             )
@@ -250,25 +313,32 @@ def _range_findings(table: pa.Table, value_ranges: dict[str, list[float | None]]
                 f"value_ranges[{name!r}] must be [minimum, maximum] (null for no bound), "
                 f"got {bounds}"
             )
-        column = table.column(name)
-        if not _is_numeric(column.type):
+        data_type = schema.field(name).type
+        if not _is_numeric(data_type):
             raise ComponentInputError(
-                f"value_ranges names column {name!r}, which is {column.type}, not numeric"
+                f"value_ranges names column {name!r}, which is {data_type}, not numeric"
             )
         low, high = bounds
-        observed = pc.min_max(column)
-        seen_low, seen_high = observed["min"].as_py(), observed["max"].as_py()
-        below = low is not None and seen_low is not None and seen_low < low
-        above = high is not None and seen_high is not None and seen_high > high
+        checked[name] = (
+            low if low is not None else -math.inf,
+            high if high is not None else math.inf,
+        )
+    return checked
+
+
+def _range_findings(
+    value_ranges: dict[str, list[float | None]],
+    checked: dict[str, tuple[float, float]],
+    stats: dict[str, _ColumnStats],
+) -> list[Finding]:
+    findings = []
+    for name, (low, high) in value_ranges.items():
+        column = stats[name]
+        seen_low, seen_high = column.minimum, column.maximum
         limit = f"[{'' if low is None else low}, {'' if high is None else high}]"
+        outside = column.outside.get(checked[name], 0)
         problem = ""
-        if below or above:
-            outside = pc.sum(
-                pc.or_(
-                    pc.less(column, low if low is not None else -math.inf),
-                    pc.greater(column, high if high is not None else math.inf),
-                )
-            ).as_py()
+        if outside:
             problem = (
                 f"column {name!r} has {outside} values outside {limit} "
                 f"(seen {seen_low:g} to {seen_high:g})"
@@ -295,10 +365,37 @@ def validate_table(
     expected_types: dict[str, str] | None = None,
     value_ranges: dict[str, list[float | None]] | None = None,
 ) -> ValidationReport:
-    """Checks ``table`` against the rules and returns every outcome.
+    """Checks ``table`` against the rules of :func:`validate_batches`; returns every outcome."""
+    return validate_batches(
+        table.schema,
+        table.to_batches(),
+        target_column,
+        min_rows=min_rows,
+        max_missing_rate=max_missing_rate,
+        min_class_balance=min_class_balance,
+        expected_types=expected_types,
+        value_ranges=value_ranges,
+    )
+
+
+def validate_batches(
+    schema: pa.Schema,
+    batches: Iterable[pa.RecordBatch],
+    target_column: str,
+    min_rows: int = 100,
+    max_missing_rate: float = 0.05,
+    min_class_balance: float = 0.8,
+    expected_types: dict[str, str] | None = None,
+    value_ranges: dict[str, list[float | None]] | None = None,
+) -> ValidationReport:
+    """Checks a dataset, read one record batch at a time, against the rules; returns every outcome.
+
+    Memory does not grow with the rows: each column is summarized batch by batch (counts, bounds,
+    the target's classes, up to three examples of text in a numeric column).
 
     Args:
-        table: The dataset.
+        schema: The dataset's schema.
+        batches: The dataset's rows.
         target_column: The label column; it must exist, have no missing values and at least two
             classes.
         min_rows: The fewest rows accepted.
@@ -317,12 +414,30 @@ def validate_table(
         raise ComponentInputError(f"max_missing_rate {max_missing_rate} is not between 0 and 1")
     if not 0.0 <= min_class_balance <= 1.0:
         raise ComponentInputError(f"min_class_balance {min_class_balance} is not between 0 and 1")
-    if target_column not in table.column_names:
+    if target_column not in schema.names:
         raise ComponentInputError(
-            f"target column {target_column!r} not found; the columns are: "
-            f"{', '.join(table.column_names)}"
+            f"target column {target_column!r} not found; "
+            f"{closest_names(target_column, schema.names)}"
         )
-    rows = table.num_rows
+    expected_types = expected_types or {}
+    value_ranges = value_ranges or {}
+    # A malformed rule fails before the data is read.
+    type_tests = {name: _expected_type(expected) for name, expected in expected_types.items()}
+    checked = _checked_ranges(schema, value_ranges)
+    stats = {
+        field.name: _ColumnStats(
+            field.name,
+            field.type,
+            check_text=field.name not in expected_types,
+            is_target=field.name == target_column,
+        )
+        for field in schema
+    }
+    rows = 0
+    for batch in batches:
+        rows += batch.num_rows
+        for name, column in zip(schema.names, batch.columns, strict=True):
+            stats[name].update(column, [checked[name]] if name in checked else [])
     findings = [
         Finding(
             rule="minimum rows",
@@ -333,19 +448,19 @@ def validate_table(
             problem=f"the dataset has {rows} rows, fewer than min_rows={min_rows}",
         )
     ]
-    profiles = [_profile(name, table.column(name), rows) for name in table.column_names]
-    for profile in profiles:
-        column = table.column(profile.name)
+    profiles = [column.profile() for column in stats.values()]
+    for column, profile in zip(stats.values(), profiles, strict=True):
         if profile.name == target_column:
-            missing = _missing_count(column)
             findings.append(
                 Finding(
                     rule="target has no missing values",
                     subject=profile.name,
-                    passed=missing == 0,
-                    observed=str(missing),
+                    passed=column.missing == 0,
+                    observed=str(column.missing),
                     limit="0",
-                    problem=f"target column {profile.name!r} has {missing} rows with no label",
+                    problem=(
+                        f"target column {profile.name!r} has {column.missing} rows with no label"
+                    ),
                 )
             )
         else:
@@ -363,12 +478,11 @@ def validate_table(
                     ),
                 )
             )
-        if _is_text(column.type) and profile.name not in (expected_types or {}):
-            numeric_text = _numeric_text(profile.name, column)
-            if numeric_text is not None:
-                findings.append(numeric_text)
-    for name, expected in (expected_types or {}).items():
-        if name not in table.column_names:
+        findings += [
+            finding for finding in (_infinite(column), _numeric_text(column)) if finding is not None
+        ]
+    for name, expected in expected_types.items():
+        if name not in schema.names:
             findings.append(
                 Finding(
                     rule="expected column",
@@ -380,8 +494,8 @@ def validate_table(
                 )
             )
             continue
-        actual = table.column(name).type
-        passed = _type_matches(actual, expected)
+        actual = schema.field(name).type
+        passed = type_tests[name](actual)
         findings.append(
             Finding(
                 rule="type",
@@ -392,8 +506,8 @@ def validate_table(
                 problem=f"column {name!r} is {actual}, expected {expected}",
             )
         )
-    findings += _class_balance(target_column, table.column(target_column), min_class_balance)
-    findings += _range_findings(table, value_ranges or {})
+    findings += _class_balance(target_column, stats[target_column].classes or {}, min_class_balance)
+    findings += _range_findings(value_ranges, checked, stats)
     return ValidationReport(
         rows=rows,
         findings=[f if not f.passed else dataclasses.replace(f, problem="") for f in findings],
@@ -407,12 +521,14 @@ def validate_to_report(
     target_column: str,
     **rules: object,
 ) -> ValidationReport:
-    """Validates the Parquet dataset at ``dataset_path`` and writes the Markdown report.
+    """Validates the Parquet dataset at ``dataset_path``, a batch at a time, and writes the report.
 
     The report is printed to the log either way; it is written to ``report_path`` only when every
     rule passes, and otherwise the broken rules are raised as one :class:`ComponentInputError`.
     """
-    report = validate_table(read_parquet(dataset_path), target_column, **rules)
+    report = validate_batches(
+        parquet_schema(dataset_path), iter_batches(dataset_path), target_column, **rules
+    )
     markdown = report.to_markdown()
     print(markdown)
     if not report.passed:

@@ -8,10 +8,7 @@ from sklearn.pipeline import Pipeline
 
 from kfp_mlops.components.common.atomic import atomic_directory
 from kfp_mlops.components.common.errors import ComponentInputError
-from kfp_mlops.components.common.estimators import (
-    make_estimator,
-    resolved_hyperparameters,
-)
+from kfp_mlops.components.common.estimators import make_estimator, resolved_hyperparameters
 from kfp_mlops.components.common.features import (
     feature_frame,
     feature_layout,
@@ -19,7 +16,11 @@ from kfp_mlops.components.common.features import (
     target_values,
 )
 from kfp_mlops.components.common.model_io import MODEL_FILE
-from kfp_mlops.components.common.tables import fingerprint, read_parquet
+from kfp_mlops.components.common.tables import (
+    fingerprint_file,
+    parquet_schema,
+    read_parquet,
+)
 from kfp_mlops.components.training.onnx_export import export_onnx
 
 
@@ -61,8 +62,9 @@ def train_to_directory(
             missing labels, or fewer than two classes in the train split.
     """
     classifier = make_estimator(estimator, hyperparameters, seed)
-    table = read_parquet(train_path)
-    layout = feature_layout(table, target_column)
+    # Only the feature and target columns are read; an excluded column (an id, a date) is not.
+    layout = feature_layout(parquet_schema(train_path).empty_table(), target_column)
+    table = read_parquet(train_path, [*layout.feature_columns, target_column])
     labels = target_values(table, target_column, "train split")
     classes = np.unique(labels)
     if len(classes) < 2:
@@ -81,12 +83,14 @@ def train_to_directory(
         "excluded_columns": layout.excluded,
         "target_column": target_column,
         "classes": model.classes_.tolist(),
-        "train_fingerprint": fingerprint(table),
+        "train_fingerprint": fingerprint_file(train_path),
         "train_rows": table.num_rows,
         "sklearn_version": sklearn.__version__,
     }
     if validation_path is not None:
-        validation = read_parquet(validation_path)
+        present = parquet_schema(validation_path).names
+        needed = [name for name in (*layout.feature_columns, target_column) if name in present]
+        validation = read_parquet(validation_path, needed)
         if target_column not in validation.column_names:
             raise ComponentInputError(
                 f"target column {target_column!r} not found in the validation split"

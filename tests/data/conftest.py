@@ -97,3 +97,20 @@ def bad_input(request: pytest.FixtureRequest, tmp_path: Path, frame: pd.DataFram
     folder = tmp_path / "inputs"
     folder.mkdir()
     return BadInput(request.param, write(folder, frame), failing_step, message)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3 API (moto's server) on 127.0.0.1 for the whole session."""
+    from support.s3_server import s3_server
+
+    with s3_server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3(s3_endpoint, monkeypatch: pytest.MonkeyPatch):
+    """The session's S3 server, with its dummy credentials in this test's environment."""
+    for name, value in s3_endpoint.environment().items():
+        monkeypatch.setenv(name, value)
+    return s3_endpoint

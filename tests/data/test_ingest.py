@@ -162,7 +162,7 @@ def test_value_that_does_not_parse_as_its_column_type_names_the_column(tmp_path:
         lambda: ingest_to_parquet(str(path), str(output), column_types={"a": "float64"}),
         "cannot read",
         "CSV column 'a'",
-        "invalid value 'abc'",
+        "does not parse",
     )
     assert not output.exists()
 
@@ -269,6 +269,71 @@ def test_file_that_is_not_parquet(tmp_path: Path):
     )
 
 
-def test_folder_is_not_a_file(tmp_path: Path):
+def test_folder_without_data_files(tmp_path: Path):
     (tmp_path / "folder.csv").mkdir()
-    _one_line_error(lambda: read_source(str(tmp_path / "folder.csv")), "is not a file")
+    _one_line_error(lambda: read_source(str(tmp_path / "folder.csv")), "holds no data file")
+
+
+# Issue 14, finding 7: the format comes from the parsed path, and no error quotes the file.
+
+
+def test_format_comes_from_the_parsed_path_not_the_raw_uri():
+    _one_line_error(lambda: detect_format("file:///etc/passwd?x=.csv"), "cannot tell the format")
+    uri = "s3://bucket/k.csv?endpoint_override=127.0.0.1:9000&scheme=http"
+    assert detect_format(uri) == "csv"
+
+
+def test_a_local_file_behind_a_csv_looking_query_is_not_read(tmp_path: Path):
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    message = _one_line_error(
+        lambda: read_source(f"{secret.as_uri()}?x=.csv"), "cannot tell the format"
+    )
+    assert "root" not in message.replace(str(secret), "")
+
+
+@pytest.mark.parametrize(
+    ("content", "column_types"),
+    [
+        ("a,b\n1,2\n3,hunter2secret\n", {"b": "int64"}),  # a value that does not convert
+        ("a,b\n1,2\n3,4,hunter2secret\n", None),  # a row with too many fields
+    ],
+)
+def test_parse_errors_never_quote_the_file(tmp_path: Path, content: str, column_types):
+    path = tmp_path / "data.csv"
+    path.write_text(content)
+    message = _one_line_error(
+        lambda: read_source(str(path), column_types=column_types), "cannot read"
+    )
+    assert "hunter2secret" not in message
+    assert "3,4" not in message
+
+
+# Issue 14, finding 8: duplicate names, other delimiters, short messages.
+
+
+def test_duplicate_column_names_are_refused_naming_the_column(tmp_path: Path):
+    path = tmp_path / "twice.csv"
+    path.write_text("a,b,a,target\n1,2,3,0\n4,5,6,1\n")
+    output = tmp_path / "out.parquet"
+    _one_line_error(
+        lambda: ingest_to_parquet(str(path), str(output)), "column 'a' appears more than once"
+    )
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_a_csv_with_another_delimiter_is_read_by_columns(
+    tmp_path: Path, frame: pd.DataFrame, delimiter: str
+):
+    path = tmp_path / "semicolons.csv"
+    frame.to_csv(path, index=False, sep=delimiter)
+    table = read_source(str(path))
+    assert table.column_names == list(frame.columns)
+    assert table.equals(read_source(str(_comma_copy(tmp_path, frame))))
+
+
+def _comma_copy(folder: Path, frame: pd.DataFrame) -> Path:
+    path = folder / "commas.csv"
+    frame.to_csv(path, index=False)
+    return path

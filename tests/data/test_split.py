@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kfp_mlops.components.common.errors import ComponentInputError
-from kfp_mlops.components.common.tables import fingerprint, write_parquet
+from kfp_mlops.components.common.tables import BATCH_ROWS, fingerprint, write_parquet
 from kfp_mlops.components.data.split import (
     allocate,
     split_to_parquet,
@@ -169,7 +169,11 @@ def test_time_split_puts_the_earliest_rows_in_train_and_the_latest_in_test():
     }
     _assert_time_ordered(parts)
     _assert_every_row_exactly_once(parts, 1000)
-    assert parts["train"].column("time").to_pylist() == list(range(700))  # in time order
+    # In input order (not sorted by time): the split streams, and sorting does not fit its memory.
+    assert parts["train"].column("row").to_pylist() == [
+        row for row in table.column("row").to_pylist() if row < 700
+    ]
+    assert sorted(parts["train"].column("time").to_pylist()) == list(range(700))
 
 
 def test_time_split_moves_ties_at_a_boundary_to_the_later_part():
@@ -279,3 +283,27 @@ def test_split_to_parquet_that_fails_writes_nothing(
             str(tmp_path / "data.parquet"), _paths(tmp_path), target, time_column=time_column
         )
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_split_over_many_batches_is_exact_and_ignores_the_file_layout(tmp_path: Path):
+    rng = np.random.default_rng(4)
+    labels = rng.choice(["a", "b", "c"], 2 * BATCH_ROWS + 123, p=[0.6, 0.3, 0.1])
+    table = _labelled(labels)
+    layouts = {"small": 5_000, "large": 1_000_000}
+    written = {}
+    for name, row_group_size in layouts.items():
+        pq.write_table(table, tmp_path / f"{name}.parquet", row_group_size=row_group_size)
+        paths = {part: str(tmp_path / name / f"{part}.parquet") for part in FRACTIONS}
+        split_to_parquet(str(tmp_path / f"{name}.parquet"), paths, "y", seed=9)
+        written[name] = {part: pq.read_table(path) for part, path in paths.items()}
+    for part in FRACTIONS:
+        assert written["small"][part].equals(written["large"][part])
+    sizes = collections.Counter(labels.tolist())
+    classes = list(dict.fromkeys(labels.tolist()))  # the order allocate sees: first appearance
+    allocation = allocate(np.array([sizes[c] for c in classes]), np.array(list(FRACTIONS.values())))
+    for index, label in enumerate(classes):
+        for column, part in enumerate(FRACTIONS):
+            got = written["small"][part].column("y").to_pylist().count(label)
+            assert got == allocation[index, column]
+            assert abs(got - sizes[label] * FRACTIONS[part]) <= 1
+    _assert_every_row_exactly_once(written["small"], len(labels))

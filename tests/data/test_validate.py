@@ -278,3 +278,31 @@ def test_validate_to_report_fails_without_writing_the_report(
     )
     assert not (tmp_path / "r.md").exists()
     assert "# Data validation FAILED" in capsys.readouterr().out  # the log still explains
+
+
+# Issue 14, finding 8: infinities, and short messages about absent columns.
+
+
+@pytest.mark.parametrize("text", ["inf", "1e309", "-inf"])
+def test_infinite_values_fail_naming_the_column(table: pa.Table, tmp_path: Path, text: str):
+    import pyarrow.csv as pacsv
+
+    pairs = zip(table.column("x").to_pylist(), table.column("target").to_pylist(), strict=True)
+    lines = ["x,target"] + [f"{x},{target}" for x, target in pairs]
+    lines[5] = f"{text},1"
+    path = tmp_path / "inf.csv"
+    path.write_text("\n".join(lines) + "\n")
+    report = validate_table(pacsv.read_csv(path), "target")
+    assert _only_problem(report) == (
+        "column 'x' holds 1 infinite values (inf, or a number too large for float64 such as 1e309)"
+    )
+
+
+def test_an_absent_target_among_many_columns_names_the_closest_and_the_count():
+    wide = pa.table(
+        {f"feature_{index:02d}": [0.0, 1.0] * 60 for index in range(40)} | {"labels": [0, 1] * 60}
+    )
+    with pytest.raises(ComponentInputError) as raised:
+        validate_table(wide, "label")
+    message = str(raised.value)
+    assert message == "target column 'label' not found; the closest are: labels (of 41 columns)"

@@ -1,6 +1,7 @@
 """Turn ``KEY=VALUE`` strings from the command line into a pipeline's typed arguments."""
 
 import json
+import math
 
 from kfp.dsl import graph_component
 from kfp.pipeline_spec import pipeline_spec_pb2
@@ -37,9 +38,12 @@ def _convert(name: str, raw: str, parameter_type: int) -> object:
             raise fail("an integer") from None
     if parameter_type == _TYPES.NUMBER_DOUBLE:
         try:
-            return float(raw)
+            number = float(raw)
         except ValueError:
             raise fail("a number") from None
+        if not math.isfinite(number):
+            raise fail("a finite number")
+        return number
     if parameter_type == _TYPES.BOOLEAN:
         lowered = raw.lower()
         if lowered not in ("true", "false"):
@@ -54,12 +58,20 @@ def _convert(name: str, raw: str, parameter_type: int) -> object:
         )
     )
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_refuse_constant)
     except json.JSONDecodeError:
         raise fail(expected) from None
+    except ValueError as error:
+        # A run's parameters travel as protobuf Values, which cannot hold NaN or infinity.
+        raise ValueError(f"parameter {name}={raw!r} holds {error}: use finite numbers") from None
     if not isinstance(value, expected_type):
         raise fail(expected)
     return value
+
+
+def _refuse_constant(constant: str) -> float:
+    """``json.loads`` takes NaN, Infinity and -Infinity by default; a parameter may not."""
+    raise ValueError(constant)
 
 
 def parse_arguments(

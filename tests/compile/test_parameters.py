@@ -75,3 +75,49 @@ def test_required_parameters_are_those_without_default():
 def test_bad_values_name_the_parameter(pair, message):
     with pytest.raises(ValueError, match=message):
         parameters.parse_arguments(_typed, [pair])
+
+
+@pytest.mark.parametrize(
+    ("pair", "message"),
+    [
+        (
+            'thresholds={"accuracy": NaN}',
+            """parameter thresholds='{"accuracy": NaN}' holds NaN: use finite numbers""",
+        ),
+        (
+            'thresholds={"accuracy": -Infinity}',
+            """parameter thresholds='{"accuracy": -Infinity}' holds -Infinity: use finite""",
+        ),
+    ],
+)
+def test_non_finite_numbers_in_json_are_refused_before_anything_runs(pair, message):
+    from kfp_mlops.pipelines import tabular_classification
+
+    with pytest.raises(ValueError) as raised:
+        parameters.parse_arguments(tabular_classification, [pair])
+    assert str(raised.value).startswith(message)
+
+
+def test_run_refuses_a_nan_threshold_with_exit_2(tmp_path):
+    from click.testing import CliRunner
+
+    from kfp_mlops.compile.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "tabular-classification",
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--param",
+            "data_uri=x.csv",
+            "--param",
+            "target_column=y",
+            "--param",
+            'thresholds={"accuracy": NaN}',
+        ],
+    )
+    assert result.exit_code == 2
+    assert "holds NaN: use finite numbers" in result.output
+    assert not (tmp_path / "run").exists()

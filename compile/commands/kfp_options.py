@@ -202,12 +202,14 @@ def upload(
     namespace: str | None,
     kube_context: str | None,
     token_file: Path | None,
+    no_cache: bool = False,
 ) -> Uploaded:
     """Prepares PIPELINE (see :func:`prepare`), connects to the endpoint and uploads the pipeline
     (or a new version of it), reporting the upload on stderr; endpoint errors as click errors.
 
     The keyword arguments are the values of :func:`pipeline_options` and
-    :func:`endpoint_options` of the same names.
+    :func:`endpoint_options` of the same names; with ``no_cache`` the uploaded file has every
+    task's caching turned off (see :mod:`kfp_mlops.compile.caching`), a version of its own.
     """
     import tempfile
 
@@ -221,12 +223,17 @@ def upload(
     )
     with tempfile.TemporaryDirectory() as folder:
         prepared = prepare(pipeline, params, image_registry, image_tag, Path(folder))
+        package = prepared.package_path
+        if no_cache:
+            from kfp_mlops.compile.caching import write_without_caching
+
+            package = write_without_caching(package, Path(folder) / "no-cache.yaml")
         try:
             client = kfp_endpoint.connect(target)
             version = kfp_endpoint.upload(
                 client,
                 target,
-                prepared.package_path,
+                package,
                 pipeline_name or prepared.name,
                 version_name,
                 description,

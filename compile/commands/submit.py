@@ -55,6 +55,11 @@ def _progress(name: str, state: str) -> None:
     show_default=True,
     help="A task whose success means a gate rejected the model (also matches NAME-<n>).",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Run every task afresh: the uploaded version has KFP's cache turned off for all tasks.",
+)
 def submit_command(
     pipeline: str,
     params: tuple[str, ...],
@@ -75,6 +80,7 @@ def submit_command(
     timeout: float | None,
     poll_seconds: float,
     rejection_tasks: tuple[str, ...],
+    no_cache: bool,
 ) -> None:
     """Uploads PIPELINE to a Kubeflow Pipelines endpoint and starts a run of it.
 
@@ -96,6 +102,7 @@ def submit_command(
         namespace=namespace,
         kube_context=kube_context,
         token_file=token_file,
+        no_cache=no_cache,
     )
     client, target, version = uploaded.client, uploaded.target, uploaded.version
     name = run_name or f"{uploaded.name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"

@@ -2,5 +2,5 @@
 
 from kfp_mlops.components.lazy import component_loader
 
-__all__ = ["ingest_dataset", "split_dataset", "validate_dataset"]
+__all__ = ["ingest_dataset", "resolve_data_version", "split_dataset", "validate_dataset"]
 __getattr__ = component_loader(__name__, __all__)

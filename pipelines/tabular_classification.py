@@ -75,7 +75,7 @@ def tabular_classification(
             ``log_loss``).
         tuning_workers: Parallel tuning workers; with 1 a seeded run is reproducible.
         champion_relative_margin: How far (a share) the model may fall below the current
-            champion (the MLflow alias ``champion``) on each thresholded metric; 0.05 is 5 %.
+            champion (the MLflow alias champion_alias) on each thresholded metric; 0.05 is 5 %.
         champion_min_improvement: Above 0: the model must instead beat the champion by at least
             this much on each thresholded metric.
         champion_alias: The MLflow alias of the production model: the gate compares with it, and

@@ -49,6 +49,7 @@ SEED = 42
 THRESHOLDS = {"accuracy": 0.90, "f1": 0.85}
 
 STEP_MODULES = {
+    "resolve-data-version": "kfp_mlops.components.data.data_version",
     "ingest-dataset": "kfp_mlops.components.data.ingest",
     "validate-dataset": "kfp_mlops.components.data.validate",
     "split-dataset": "kfp_mlops.components.data.split",
@@ -82,6 +83,11 @@ class BareRun:
         folder = self.work / step
         folder.mkdir(parents=True, exist_ok=True)
         return str(folder / name)
+
+    def resolve_data_version(self) -> None:
+        from kfp_mlops.components.data.data_version import resolve_data_version
+
+        self.state["data_version"] = resolve_data_version(str(self.data))["data_version"]
 
     def ingest(self) -> None:
         from kfp_mlops.components.data.ingest import ingest_to_parquet
@@ -198,6 +204,7 @@ class BareRun:
     def steps(self) -> list[tuple[str, Callable[[], None]]]:
         """The steps before the gate's branch, named as kfp.local names the tasks."""
         return [
+            ("resolve-data-version", self.resolve_data_version),
             ("ingest-dataset", self.ingest),
             ("validate-dataset", self.validate),
             ("split-dataset", self.split),

@@ -10,16 +10,19 @@ import contextlib
 import dataclasses
 import io
 import json
+import logging
 import re
+import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
 from kfp import components, local
 from kfp.dsl import base_component, graph_component
 
+from kfp_mlops.compile import kfp_local_fixes
 from kfp_mlops.compile.compiler import compile_to_text
 from kfp_mlops.components import images
 from kfp_mlops.components.common.errors import KIND_BY_NAME
@@ -27,7 +30,7 @@ from kfp_mlops.components.common.errors import KIND_BY_NAME
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _EXECUTING = re.compile(r"Executing task '([^']+)'")
 _FINISHED = re.compile(r"Task '([^']+)' finished with status (\w+)")
-_CACHE_HIT = re.compile(r"Task ([\w-]+) cache hit")
+_CACHE_HIT = re.compile(r"Task ([\w-]+) cache hit \(key=([0-9a-f]+)\)")
 _PIPELINE_DONE = re.compile(r"Pipeline '([^']+)' finished with status (\w+)")
 _ERROR = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit)\w*): (.+)$")
 
@@ -42,6 +45,7 @@ class Step:
     error: str | None = None
     error_kind: str | None = None
     lines: list[str] = dataclasses.field(default_factory=list, repr=False)
+    cache_key: str | None = dataclasses.field(default=None, repr=False)
 
 
 @dataclasses.dataclass
@@ -99,7 +103,7 @@ class _StepRecorder(io.TextIOBase):
             self._on_step(step)
         elif match := _CACHE_HIT.search(line):
             step = self.steps.setdefault(match.group(1), Step(match.group(1)))
-            step.status, step.seconds = "cached", 0.0
+            step.status, step.seconds, step.cache_key = "cached", 0.0, match.group(2)
             self._on_step(step)
         elif match := _PIPELINE_DONE.search(line):
             self.pipeline_status = "succeeded" if match.group(2) == "SUCCESS" else "failed"
@@ -141,6 +145,41 @@ def read_task_outputs(pipeline_root: Path) -> dict[str, dict]:
     return outputs
 
 
+def _as_executor_output(entry: dict[str, object]) -> dict[str, dict]:
+    """A kfp.local cache entry (output name to value or serialized artifact) in the shape of
+    ``executor_output.json``: ``parameterValues`` and ``artifacts``.
+
+    The entry's shape is kfp.local's (kfp/local/cache.py 2.17, ``LocalCache._serialize_outputs``):
+    an artifact is a dict marked ``__kfp_artifact__`` with its name, uri and metadata; a list of
+    artifacts is marked ``__kfp_artifact_list__``.
+    """
+    parameters: dict[str, object] = {}
+    artifacts: dict[str, dict] = {}
+    for name, value in entry.items():
+        if isinstance(value, dict) and value.get("__kfp_artifact__"):
+            artifacts[name] = {"artifacts": [value]}
+        elif isinstance(value, dict) and value.get("__kfp_artifact_list__"):
+            artifacts[name] = {"artifacts": list(value.get("artifacts", []))}
+        else:
+            parameters[name] = value
+    return {"parameterValues": parameters, "artifacts": artifacts}
+
+
+def read_cached_outputs(cache_root: Path, steps: list[Step]) -> dict[str, dict]:
+    """Task name to its outputs, for the steps answered from kfp.local's cache in ``cache_root``.
+
+    kfp.local writes no ``executor_output.json`` for a cached task; its log names the first 12
+    hex digits of the cache key, and the entry is ``<cache_root>/<key>.json``.
+    """
+    outputs: dict[str, dict] = {}
+    for step in steps:
+        if step.status != "cached" or not step.cache_key:
+            continue
+        for path in sorted(cache_root.glob(f"{step.cache_key}*.json"))[:1]:
+            outputs[step.name] = _as_executor_output(json.loads(path.read_text(encoding="utf-8")))
+    return outputs
+
+
 def compiled_for_local_run(
     pipeline: graph_component.GraphComponent,
 ) -> base_component.BaseComponent:
@@ -152,6 +191,34 @@ def compiled_for_local_run(
     return components.load_component_from_text(compile_to_text(pipeline, images.DEFAULT_SETTINGS))
 
 
+@contextlib.contextmanager
+def _cache_hits_logged(stream: TextIO) -> Iterator[None]:
+    """Routes kfp.local's cache-hit lines to ``stream`` while a pipeline runs.
+
+    kfp.local logs a cache hit with ``logging.info`` outside its own logger set-up
+    (kfp/local/orchestrator/task_executor.py, 2.17), where the root logger's default level drops
+    it: without this, a cached step would look skipped. Warnings still reach standard error.
+    """
+    root = logging.getLogger()
+    level, handlers = root.level, root.handlers[:]
+    hits = logging.StreamHandler(stream)
+    hits.addFilter(lambda record: "cache hit" in record.getMessage())
+    added = [hits]
+    if not handlers:  # logging's last resort printed warnings to stderr; keep that
+        warnings_out = logging.StreamHandler(sys.stderr)
+        warnings_out.setLevel(logging.WARNING)
+        added.append(warnings_out)
+    for handler in added:
+        root.addHandler(handler)
+    root.setLevel(min(level or logging.WARNING, logging.INFO))
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        for handler in added:
+            root.removeHandler(handler)
+
+
 def run_locally(
     pipeline: graph_component.GraphComponent,
     arguments: dict[str, object],
@@ -160,6 +227,10 @@ def run_locally(
     enable_caching: bool = False,
 ) -> LocalRun:
     """Runs ``pipeline`` with ``kfp.local.SubprocessRunner`` in the current Python environment.
+
+    The pipeline runs as its compiled YAML loads back, with the workaround of
+    :mod:`kfp_mlops.compile.kfp_local_fixes` (a lone ``dsl.If`` on a named output, such as a gate's
+    ``approved``, runs its branch). The ``python3`` first on PATH runs the steps.
 
     Args:
         pipeline: The pipeline to run.
@@ -170,18 +241,24 @@ def run_locally(
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     pipeline_root = run_dir / "outputs"
+    cache_root = run_dir.parent / ".kfp_cache"
     local.init(
         runner=local.SubprocessRunner(use_venv=False),
         pipeline_root=str(pipeline_root),
         raise_on_error=True,
         enable_caching=enable_caching,
-        cache_root=str(run_dir.parent / ".kfp_cache") if enable_caching else None,
+        cache_root=str(cache_root) if enable_caching else None,
     )
     started = time.perf_counter()
     with open(run_dir / "pipeline.log", "w", encoding="utf-8") as log:
         recorder = _StepRecorder(log, on_step)
         failure: str | None = None
-        with contextlib.redirect_stdout(recorder), warnings.catch_warnings():
+        with (
+            contextlib.redirect_stdout(recorder),
+            warnings.catch_warnings(),
+            kfp_local_fixes.named_output_conditions(),
+            _cache_hits_logged(recorder),
+        ):
             # Expected: the components name their container image, and run here without it.
             warnings.filterwarnings("ignore", "You may be attemping to run a task that uses custom")
             try:
@@ -211,7 +288,7 @@ def run_locally(
         run_dir=run_dir,
         seconds=seconds,
         steps=steps,
-        outputs=read_task_outputs(pipeline_root),
+        outputs=read_cached_outputs(cache_root, steps) | read_task_outputs(pipeline_root),
         error=error,
         error_kind=error_kind,
     )

@@ -1,16 +1,22 @@
 """The retrain-on-drift pipeline: check new data against the training reference, retrain if needed.
 
-The retraining is the tabular-classification pipeline itself, nested as a sub-pipeline on the
-current data, so that training, evaluation, the gates, registration and deployment stay one
-definition: what tabular-classification does, retraining does.
+The retraining is tabular-classification on the current data, nested as a sub-pipeline
+(tabular-classification-on-dataset: the same steps after ingest, from the same definition), so
+that training, evaluation, the gates, registration and deployment stay one definition: what
+tabular-classification does, retraining does. It takes the Dataset the checks read, so the current
+data is ingested once and the model is trained on exactly the data that was checked.
 """
 
 from typing import Dict
 
 from kfp import dsl
 
-from kfp_mlops.components import data, monitoring
-from kfp_mlops.pipelines.tabular_classification import DEFAULT_THRESHOLDS, tabular_classification
+from kfp_mlops.components import monitoring
+from kfp_mlops.pipelines.data_steps import versioned_ingest
+from kfp_mlops.pipelines.tabular_classification import (
+    DEFAULT_THRESHOLDS,
+    tabular_classification_on_dataset,
+)
 
 NAME = "retrain-on-drift"
 
@@ -42,8 +48,9 @@ def retrain_on_drift(
     """Retrains on newly labelled data when it drifted from the reference or the champion decayed.
 
     The drift check compares the current data with the training reference feature by feature;
-    the quality check scores the champion on it. When either finds a problem, tabular-classification
-    runs, nested, on the current data; otherwise the decision to keep the model is recorded.
+    the quality check scores the champion on it. When either finds a problem,
+    tabular-classification runs, nested, on the current data as already ingested; otherwise the
+    decision to keep the model is recorded.
 
     Args:
         reference_uri: The data the current model was trained on (CSV or Parquet: local path,
@@ -55,7 +62,8 @@ def retrain_on_drift(
             credentials come from the environment (a Kubernetes secret), never from parameters.
         registered_model_name: The registered model whose champion is checked, and which the
             retrained model is registered under.
-        champion_alias: The alias that names the model in production.
+        champion_alias: The alias that names the model in production: the quality check scores
+            it, and the retraining's gate and promotion use it.
         psi_warn: PSI from which a feature is a warning.
         psi_drift: PSI from which a feature drifts (numeric features also need the KS test).
         ks_alpha: Family-wise significance level of the KS tests (Holm-corrected).
@@ -73,8 +81,8 @@ def retrain_on_drift(
         service_name: The InferenceService's name.
         namespace: Its namespace; empty for the pipeline pod's own.
     """
-    reference = data.ingest_dataset(source_uri=reference_uri)
-    current = data.ingest_dataset(source_uri=current_uri)
+    reference = versioned_ingest(reference_uri)
+    current = versioned_ingest(current_uri)
     drift = monitoring.detect_drift(
         reference=reference.outputs["dataset"],
         current=current.outputs["dataset"],
@@ -99,11 +107,12 @@ def retrain_on_drift(
         quality_reasons=quality.outputs["reasons"],
     )
     with dsl.If(decision.outputs["retrain"] == True, name="retrain"):  # noqa: E712
-        tabular_classification(
-            data_uri=current_uri,
+        tabular_classification_on_dataset(
+            dataset=current.outputs["dataset"],
             target_column=target_column,
             mlflow_tracking_uri=mlflow_tracking_uri,
             registered_model_name=registered_model_name,
+            champion_alias=champion_alias,
             estimator=estimator,
             hyperparameters=hyperparameters,
             thresholds=thresholds,

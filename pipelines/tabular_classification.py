@@ -3,18 +3,18 @@
 from typing import Dict
 
 from kfp import dsl
+from kfp.dsl import Dataset, Input
 
 from kfp_mlops.components import deployment, evaluation, registry, serving, tuning
 from kfp_mlops.pipelines import placement
-from kfp_mlops.pipelines.data_steps import validated_splits
+from kfp_mlops.pipelines.data_steps import checked_splits, validated_splits
 from kfp_mlops.pipelines.tuning import tune_hyperparameters
 
 NAME = "tabular-classification"
+ON_DATASET_NAME = "tabular-classification-on-dataset"
 DEFAULT_THRESHOLDS = {"accuracy": 0.90, "f1": 0.85}
 
 
-@dsl.pipeline(name=NAME)
-@placement.gpu_capable(*placement.MLP_TRAINING_PARAMETERS)
 def tabular_classification(
     data_uri: str,
     target_column: str,
@@ -34,6 +34,7 @@ def tabular_classification(
     tuning_workers: int = 1,
     champion_relative_margin: float = 0.05,
     champion_min_improvement: float = 0.0,
+    champion_alias: str = "champion",
     deploy_to_cluster: bool = False,
     service_name: str = "tabular-classifier",
     namespace: str = "",
@@ -74,9 +75,11 @@ def tabular_classification(
             ``log_loss``).
         tuning_workers: Parallel tuning workers; with 1 a seeded run is reproducible.
         champion_relative_margin: How far (a share) the model may fall below the current
-            champion (the MLflow alias ``champion``) on each thresholded metric; 0.05 is 5 %.
+            champion (the MLflow alias champion_alias) on each thresholded metric; 0.05 is 5 %.
         champion_min_improvement: Above 0: the model must instead beat the champion by at least
             this much on each thresholded metric.
+        champion_alias: The MLflow alias of the production model: the gate compares with it, and
+            an approved model is promoted to it.
         deploy_to_cluster: Deploy the approved model to a KServe InferenceService (canary,
             smoke request, rollback) before promoting it; needs a cluster (a local run has none:
             there, the approved model is promoted right after its serve-check).
@@ -94,6 +97,147 @@ def tabular_classification(
         min_class_balance,
         time_column=time_column,
     )
+    train_gate_release(
+        split,
+        target_column=target_column,
+        mlflow_tracking_uri=mlflow_tracking_uri,
+        registered_model_name=registered_model_name,
+        estimator=estimator,
+        hyperparameters=hyperparameters,
+        thresholds=thresholds,
+        seed=seed,
+        n_trials=n_trials,
+        search_space=search_space,
+        tuning_metric=tuning_metric,
+        tuning_workers=tuning_workers,
+        champion_relative_margin=champion_relative_margin,
+        champion_min_improvement=champion_min_improvement,
+        champion_alias=champion_alias,
+        deploy_to_cluster=deploy_to_cluster,
+        service_name=service_name,
+        namespace=namespace,
+        serving_format=serving_format,
+        canary_traffic_percent=canary_traffic_percent,
+    )
+
+
+def tabular_classification_on_dataset(
+    dataset: Input[Dataset],
+    target_column: str,
+    mlflow_tracking_uri: str,
+    registered_model_name: str = "tabular-classifier",
+    estimator: str = "random_forest",
+    hyperparameters: dict = {},  # noqa: B006 (KFP reads defaults from the signature)
+    thresholds: Dict[str, float] = DEFAULT_THRESHOLDS,
+    seed: int = 42,
+    time_column: str = "",
+    min_rows: int = 100,
+    max_missing_rate: float = 0.05,
+    min_class_balance: float = 0.8,
+    n_trials: int = 0,
+    search_space: dict = {},  # noqa: B006
+    tuning_metric: str = "roc_auc",
+    tuning_workers: int = 1,
+    champion_relative_margin: float = 0.05,
+    champion_min_improvement: float = 0.0,
+    champion_alias: str = "champion",
+    deploy_to_cluster: bool = False,
+    service_name: str = "tabular-classifier",
+    namespace: str = "",
+    serving_format: str = "sklearn",
+    canary_traffic_percent: int = 10,
+) -> None:
+    """tabular-classification on a Dataset already ingested: what retrain-on-drift nests, so that
+    the data it checked is the data it trains on, read once.
+
+    Args:
+        dataset: The ingested data (ingest_dataset's output).
+        target_column: The label column.
+        mlflow_tracking_uri: MLflow tracking server or database (see tabular-classification).
+        registered_model_name: Name of the model in the MLflow model registry.
+        estimator: scikit-learn estimator by name.
+        hyperparameters: The estimator's hyperparameters.
+        thresholds: Metric name to the value it must reach; an empty dict approves nothing.
+        seed: Seed of the split and of the estimator.
+        time_column: A column to split by time order; empty for the stratified shuffle.
+        min_rows: The fewest rows the data may have.
+        max_missing_rate: The largest share of missing values allowed in any feature column.
+        min_class_balance: The smallest normalized entropy of the target's classes.
+        n_trials: Optuna trials tuning the estimator before training (0 skips tuning).
+        search_space: What tuning searches; empty for the estimator's default space.
+        tuning_metric: The validation metric tuning optimizes.
+        tuning_workers: Parallel tuning workers.
+        champion_relative_margin: How far the model may fall below the champion (a share).
+        champion_min_improvement: Above 0: the model must instead beat the champion by this much.
+        champion_alias: The MLflow alias of the production model (compared, then promoted to).
+        deploy_to_cluster: Deploy the approved model to a KServe InferenceService first.
+        service_name: The InferenceService's name.
+        namespace: Its namespace; empty for the pipeline pod's own.
+        serving_format: ``sklearn`` or ``onnx``.
+        canary_traffic_percent: The new model's share of traffic while it is checked.
+    """
+    split = checked_splits(
+        dataset,
+        target_column,
+        seed,
+        min_rows,
+        max_missing_rate,
+        min_class_balance,
+        time_column=time_column,
+    )
+    train_gate_release(
+        split,
+        target_column=target_column,
+        mlflow_tracking_uri=mlflow_tracking_uri,
+        registered_model_name=registered_model_name,
+        estimator=estimator,
+        hyperparameters=hyperparameters,
+        thresholds=thresholds,
+        seed=seed,
+        n_trials=n_trials,
+        search_space=search_space,
+        tuning_metric=tuning_metric,
+        tuning_workers=tuning_workers,
+        champion_relative_margin=champion_relative_margin,
+        champion_min_improvement=champion_min_improvement,
+        champion_alias=champion_alias,
+        deploy_to_cluster=deploy_to_cluster,
+        service_name=service_name,
+        namespace=namespace,
+        serving_format=serving_format,
+        canary_traffic_percent=canary_traffic_percent,
+    )
+
+
+def train_gate_release(
+    split: dsl.PipelineTask,
+    *,
+    target_column: str,
+    mlflow_tracking_uri: str,
+    registered_model_name: str,
+    estimator: str,
+    hyperparameters: dict,
+    thresholds: Dict[str, float],
+    seed: int,
+    n_trials: int,
+    search_space: dict,
+    tuning_metric: str,
+    tuning_workers: int,
+    champion_relative_margin: float,
+    champion_min_improvement: float,
+    champion_alias: str,
+    deploy_to_cluster: bool,
+    service_name: str,
+    namespace: str,
+    serving_format: str,
+    canary_traffic_percent: int,
+) -> None:
+    """Adds tuning or the given hyperparameters → train → evaluate → champion/challenger gate →
+    register, serve-check, deploy and promote (or record the rejection) after ``split``.
+
+    The steps of tabular-classification after the data steps, in one definition for both
+    pipelines that run them; the keyword arguments are their parameters of the same names.
+    """
     with dsl.If(n_trials > 0, name="tuning"):
         tune = tune_hyperparameters(
             train=split.outputs["train"],
@@ -129,6 +273,7 @@ def tabular_classification(
         thresholds=thresholds,
         relative_margin=champion_relative_margin,
         min_improvement=champion_min_improvement,
+        champion_alias=champion_alias,
     )
     gate.set_caching_options(False)  # the champion in MLflow changes between runs
     with dsl.If(gate.outputs["approved"] == True, name="gate-approved"):  # noqa: E712
@@ -165,6 +310,7 @@ def tabular_classification(
                 registered_model_name=registered_model_name,
                 model_version=register.outputs["model_version"],
                 compared_champion=gate.outputs["champion_version"],
+                champion_alias=champion_alias,
                 inference_service=deploy.outputs["inference_service"],
             ).set_caching_options(False)
         with dsl.Else(name="promote-without-cluster"):
@@ -173,8 +319,19 @@ def tabular_classification(
                 registered_model_name=registered_model_name,
                 model_version=register.outputs["model_version"],
                 compared_champion=gate.outputs["champion_version"],
+                champion_alias=champion_alias,
             ).after(serve).set_caching_options(False)
     with dsl.Else(name="gate-rejected"):
         evaluation.record_rejection(
             metrics=evaluate.outputs["metrics"], reasons=gate.outputs["reasons"]
         )
+
+
+# @dsl.pipeline runs the function when applied: both pipelines are made here, once
+# train_gate_release, which they call, is defined.
+tabular_classification = dsl.pipeline(name=NAME)(
+    placement.gpu_capable(*placement.MLP_TRAINING_PARAMETERS)(tabular_classification)
+)
+tabular_classification_on_dataset = dsl.pipeline(name=ON_DATASET_NAME)(
+    tabular_classification_on_dataset
+)

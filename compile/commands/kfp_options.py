@@ -156,13 +156,15 @@ def upload(
     namespace: str | None,
     kube_context: str | None,
     token_file: Path | None,
+    no_cache: bool = False,
 ) -> Uploaded:
     """Prepares PIPELINE (see :func:`prepare`), connects to the endpoint and uploads the pipeline
     (or a new version of it), reporting the upload on stderr; endpoint errors as click errors.
 
     The keyword arguments are the values of :func:`pipeline_options` and
     :func:`.options.endpoint_options` of the same names: a command passes on what it does not
-    use itself as ``**upload_options``.
+    use itself as ``**upload_options``. With ``no_cache`` the uploaded file has every task's
+    caching turned off (see :mod:`kfp_mlops.compile.caching`), a version of its own.
     """
     import tempfile
 
@@ -177,12 +179,17 @@ def upload(
     with tempfile.TemporaryDirectory() as folder:
         settings = image_settings(image_registry, image_tag, image_digests)
         prepared = prepare(pipeline, params, settings, Path(folder))
+        package = prepared.package_path
+        if no_cache:
+            from kfp_mlops.compile.caching import write_without_caching
+
+            package = write_without_caching(package, Path(folder) / "no-cache.yaml")
         try:
             client = kfp_endpoint.connect(target)
             version = kfp_endpoint.upload(
                 client,
                 target,
-                prepared.package_path,
+                package,
                 pipeline_name or prepared.name,
                 version_name,
                 description,

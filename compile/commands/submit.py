@@ -55,6 +55,11 @@ def _progress(name: str, state: str) -> None:
     show_default=True,
     help="A task whose success means a gate rejected the model (also matches NAME-<n>).",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Run every task afresh: the uploaded version has KFP's cache turned off for all tasks.",
+)
 def submit_command(
     pipeline: str,
     experiment: str,
@@ -65,6 +70,7 @@ def submit_command(
     timeout: float | None,
     poll_seconds: float,
     rejection_tasks: tuple[str, ...],
+    no_cache: bool,
     **upload_options: Any,
 ) -> None:
     """Uploads PIPELINE to a Kubeflow Pipelines endpoint and starts a run of it.
@@ -75,7 +81,7 @@ def submit_command(
     """
     from kfp_mlops.compile import kfp_endpoint
 
-    uploaded = upload(pipeline, **upload_options)
+    uploaded = upload(pipeline, no_cache=no_cache, **upload_options)
     client, target, version = uploaded.client, uploaded.target, uploaded.version
     name = run_name or f"{uploaded.name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
     try:

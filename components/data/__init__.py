@@ -12,9 +12,10 @@ from kfp_mlops.components.lazy import component_loader
 if TYPE_CHECKING:  # what an IDE follows; at run time the components load on first use
     from kfp_mlops.components.data.component import (
         ingest_dataset,
+        resolve_data_version,
         split_dataset,
         validate_dataset,
     )
 
-__all__ = ["ingest_dataset", "split_dataset", "validate_dataset"]
+__all__ = ["ingest_dataset", "resolve_data_version", "split_dataset", "validate_dataset"]
 __getattr__ = component_loader(__name__, __all__)

@@ -9,11 +9,31 @@ from kfp_mlops.components.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def resolve_data_version(source_uri: str) -> str:
+    """Resolves a data URI to the version of its content, the input that keys ingest's cache.
+
+    Never cache this step (``set_caching_options(False)``): it is what notices new data at the same
+    URI. A local file or directory is versioned by the SHA-256 of its bytes; an object on s3:// or
+    gs:// by its size and modification time (pyarrow exposes no ETag or generation).
+
+    Args:
+        source_uri: Local path (a file, or a directory of files) or URI (s3://, gs://, file://).
+
+    Returns:
+        The version: ``sha256:<hex>`` for local content, ``objects:<hex>`` on object storage.
+    """
+    from kfp_mlops.components.data.data_version import resolve_data_version as resolve
+
+    return str(resolve(source_uri)["data_version"])
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
 def ingest_dataset(
     source_uri: str,
     dataset: Output[Dataset],
     file_format: Optional[str] = None,
     column_types: Optional[Dict[str, str]] = None,
+    data_version: str = "",
 ) -> None:
     """Reads CSV or Parquet data into a Parquet dataset that records its schema and fingerprint.
 
@@ -28,14 +48,27 @@ def ingest_dataset(
         file_format: ``csv`` or ``parquet``; taken from the files' suffix when unset.
         column_types: Column name to Arrow type name (``float64``, ``int64``, ``string``, ``bool``,
             ``timestamp[s]``); a value that does not parse as its column's type fails the step.
+        data_version: The version of the data at source_uri (resolve_data_version's output): it
+            keys this step's cache to the content, and is recorded in the metadata. If the data
+            no longer has it once read (rewritten meanwhile), the step fails and writes nothing.
 
     Returns:
         dataset: The data as Parquet. Metadata: rows, columns, schema (column to Arrow type),
-            fingerprint (SHA-256 of the content) and source_uri.
+            fingerprint (SHA-256 of the content), source_uri and data_version (when given).
     """
+    import os
+
+    from kfp_mlops.components.data.data_version import check_unchanged
     from kfp_mlops.components.data.ingest import ingest_to_parquet
 
     dataset.metadata.update(ingest_to_parquet(source_uri, dataset.path, file_format, column_types))
+    if data_version:
+        try:
+            check_unchanged(source_uri, data_version)
+        except ValueError:
+            os.remove(dataset.path)  # read while it changed: nothing to take for a good result
+            raise
+        dataset.metadata["data_version"] = data_version
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -110,7 +143,8 @@ def split_dataset(
             shuffle.
 
     Returns:
-        train: The training rows. Metadata: rows, schema, fingerprint, split method.
+        train: The training rows. Metadata: rows, schema, fingerprint, split method, and the
+            dataset's data_version when it has one.
         validation: The validation rows, with the same metadata.
         test: The test rows, with the same metadata.
     """
@@ -129,3 +163,5 @@ def split_dataset(
     )
     for name, part in parts.items():
         part.metadata.update(metadata[name])
+        if dataset.metadata.get("data_version"):
+            part.metadata["data_version"] = dataset.metadata["data_version"]

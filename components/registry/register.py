@@ -248,7 +248,8 @@ def register_training(
 
     The run holds the params (estimator, hyperparameters flattened, seed), the metrics, the three
     datasets as inputs (digest: the first 32 hex digits of their fingerprint; tags: the whole
-    fingerprint, URI and rows), tags ``dataset.<part>.fingerprint`` and ``kfp.run_id``/
+    fingerprint, URI and rows), tags ``dataset.<part>.fingerprint``, ``data_version`` (when the
+    train split carries one) and ``kfp.run_id``/
     ``kfp.task_name``, and the model (skops format, signature and input example from a few test
     rows, the Model artifact's metadata as MLmodel metadata; a PyTorch Model as its ONNX export, see
     pytorch_model.py). The new version carries the same tags.
@@ -297,6 +298,9 @@ def register_training(
     example = input_example(datasets["test"].path, list(model_metadata["feature_columns"]))
 
     tags = {f"dataset.{name}.fingerprint": value for name, value in fingerprints.items()}
+    if datasets["train"].metadata.get("data_version"):
+        # The version of the source data (resolve_data_version), which split passes on.
+        tags["data_version"] = str(datasets["train"].metadata["data_version"])
     if kfp_run_id:
         tags["kfp.run_id"] = kfp_run_id
     if kfp_task_name:

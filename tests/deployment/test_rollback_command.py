@@ -1,6 +1,8 @@
 """``kfp-mlops rollback``: the previous champion back in MLflow and, when it was deployed, on the
 InferenceService (the fake API server), whose restored revision answers at a real model server."""
 
+import json
+
 import pytest
 from click.testing import CliRunner
 from deployment.model_dirs import fit_pipeline, write_model_dir
@@ -145,3 +147,40 @@ def test_local_champions_roll_back_without_a_cluster(store, tmp_path, monkeypatc
 
     assert result.exit_code == 0, result.output
     assert aliases(store, NAME) == {"champion": "1"}
+
+
+def test_json_reports_the_rollback_and_the_restored_service(kube, store, served):
+    two_champions(store)
+    deployed(kube, NEW)
+    kube.behaviour.endpoints.update({OLD: served, NEW: served})
+
+    result = CliRunner().invoke(main, ["rollback", NAME, "--tracking-uri", store, "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "status": "succeeded",
+        "error": None,
+        "registered_model_name": NAME,
+        "champion_alias": "champion",
+        "champion_version": "1",
+        "replaced_version": "2",
+        "previous_alias": "previous",
+        "previous_version": None,
+        "inference_service": {
+            "namespace": NAMESPACE,
+            "name": NAME,
+            "revision": f"{NAME}-predictor-00002",
+        },
+    }
+
+
+def test_json_reports_a_refused_rollback_in_one_line(kube, store):
+    two_champions(store, first_deployed=False)
+
+    result = CliRunner().invoke(main, ["rollback", NAME, "--tracking-uri", store, "--json"])
+
+    assert result.exit_code == 1
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "failed"
+    assert "version 1 never was" in outcome["error"] and "\n" not in outcome["error"]
+    assert aliases(store, NAME)["champion"] == "2"

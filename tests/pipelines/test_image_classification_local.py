@@ -37,6 +37,7 @@ def test_digits_cnn_reaches_095_and_is_served(uninterrupted):
     assert summary["metrics"]["accuracy"] >= 0.95
     assert summary["gate"]["approved"] is True
     assert {step["name"]: step["status"] for step in summary["steps"]} == {
+        "resolve-data-version": "succeeded",
         "ingest-dataset": "succeeded",
         "validate-dataset": "succeeded",
         "split-dataset": "succeeded",

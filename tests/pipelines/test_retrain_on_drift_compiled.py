@@ -5,6 +5,8 @@ import pytest
 from kfp_mlops.compile.local_run import compiled_for_local_run
 from kfp_mlops.pipelines import retrain_on_drift, tabular_classification
 
+NESTED = "tabular-classification-on-dataset"
+
 
 @pytest.fixture(scope="module")
 def spec():
@@ -20,7 +22,7 @@ def outer_tasks(spec) -> dict[str, tuple[object, object]]:
         for name, task in dag.tasks.items():
             found[name] = (group, task)
             component = spec.components[task.component_ref.name]
-            if component.WhichOneof("implementation") == "dag" and name != "tabular-classification":
+            if component.WhichOneof("implementation") == "dag" and name != NESTED:
                 walk(task, component.dag)
 
     walk(None, spec.root.dag)
@@ -29,10 +31,15 @@ def outer_tasks(spec) -> dict[str, tuple[object, object]]:
 
 def test_retraining_is_tabular_classification_nested_under_the_decision(spec):
     tasks = outer_tasks(spec)
-    group, nested = tasks["tabular-classification"]
+    group, nested = tasks[NESTED]
     component = spec.components[nested.component_ref.name]
     assert component.WhichOneof("implementation") == "dag"
-    assert set(component.dag.tasks) == set(tabular_classification.pipeline_spec.root.dag.tasks)
+    # tabular-classification's steps after ingest, the same tasks by the same definition.
+    after_ingest = set(tabular_classification.pipeline_spec.root.dag.tasks) - {
+        "resolve-data-version",
+        "ingest-dataset",
+    }
+    assert set(component.dag.tasks) == after_ingest
     assert group.task_info.name == "retrain"
     channel = "pipelinechannel--decide-retraining-retrain"
     assert group.trigger_policy.condition == f"inputs.parameter_values['{channel}'] == true"
@@ -62,7 +69,44 @@ def test_the_quality_check_is_never_cached(spec):
     assert not quality.caching_options.enable_cache
 
 
-def test_the_nested_pipeline_trains_on_the_current_data(spec):
-    _, nested = outer_tasks(spec)["tabular-classification"]
-    data_uri = nested.inputs.parameters["data_uri"].component_input_parameter
-    assert data_uri == "pipelinechannel--current_uri"
+def test_the_nested_pipeline_trains_on_the_current_data_ingested_once(spec):
+    _, nested = outer_tasks(spec)[NESTED]
+    channel = nested.inputs.artifacts["dataset"].component_input_artifact
+    # The condition groups pass the channel down; the root's group takes it from a task output.
+    [producer] = [
+        task.inputs.artifacts[channel].task_output_artifact
+        for task in spec.root.dag.tasks.values()
+        if channel in task.inputs.artifacts
+    ]
+    assert producer.output_artifact_key == "dataset"
+    _, ingest = outer_tasks(spec)[producer.producer_task]
+    assert ingest.inputs.parameters["source_uri"].component_input_parameter == "current_uri"
+    functions = [
+        spec.deployment_spec["executors"][component.executor_label]["container"]["args"]
+        for component in spec.components.values()
+        if component.executor_label
+    ]
+    ingests = [args for args in functions if "ingest_dataset" in args]
+    assert len(ingests) == 2, "the reference and the current data, each ingested once"
+
+
+def _tasks_in(spec, dag) -> dict[str, object]:
+    """Every task of ``dag`` and of the condition groups inside it, by name."""
+    found = {}
+    for name, task in dag.tasks.items():
+        found[name] = task
+        component = spec.components[task.component_ref.name]
+        if component.WhichOneof("implementation") == "dag" and name.startswith("condition"):
+            found |= _tasks_in(spec, component.dag)
+    return found
+
+
+def test_the_retrainings_gate_and_promotion_use_the_champion_alias_given(spec):
+    _, nested = outer_tasks(spec)[NESTED]
+    given = nested.inputs.parameters["champion_alias"].component_input_parameter
+    assert given.removeprefix("pipelinechannel--") == "champion_alias"
+    inner = _tasks_in(spec, spec.components[nested.component_ref.name].dag)
+    users = ["champion-challenger-gate", "promote-champion", "promote-champion-2"]
+    for name in users:
+        source = inner[name].inputs.parameters["champion_alias"].component_input_parameter
+        assert source.removeprefix("pipelinechannel--") == "champion_alias", name

@@ -34,6 +34,7 @@ def test_breast_cancer_is_approved_registered_and_served(breast_cancer_csv: Path
     assert summary["gate"]["approved"] is True
     assert any("accuracy" in reason for reason in summary["gate"]["reasons"])
     assert step_statuses(summary) == {
+        "resolve-data-version": "succeeded",
         "ingest-dataset": "succeeded",
         "validate-dataset": "succeeded",
         "split-dataset": "succeeded",

@@ -288,3 +288,45 @@ def test_namespace_goes_to_the_upload_and_the_experiment(
     assert upload.query["namespace"] == "team-a"
     (experiment,) = fake_kfp.experiments.values()
     assert (experiment.display_name, experiment.namespace) == ("ci", "team-a")
+
+
+def _caching_by_task(content: bytes) -> dict[str, bool]:
+    """Every task of every DAG of a compiled file: its path to whether it may be cached."""
+    import yaml
+    from google.protobuf import json_format
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    spec = json_format.ParseDict(
+        next(yaml.safe_load_all(content)), pipeline_spec_pb2.PipelineSpec()
+    )
+    found = {}
+
+    def walk(prefix: str, dag) -> None:
+        for name, task in dag.tasks.items():
+            component = spec.components[task.component_ref.name]
+            if component.HasField("dag"):
+                walk(f"{prefix}{name}/", component.dag)
+            else:
+                found[prefix + name] = task.caching_options.enable_cache
+
+    walk("", spec.root.dag)
+    return found
+
+
+def test_no_cache_uploads_a_version_with_every_task_uncached(
+    fake_kfp: FakeKfp, compiled_pipeline: Path
+):
+    assert submit(fake_kfp, compiled_pipeline).exit_code == 0
+    result = submit(fake_kfp, compiled_pipeline, "--no-cache", "--json")
+
+    assert result.exit_code == 0, result.output
+    cached, uncached = fake_kfp.uploads
+    as_compiled = _caching_by_task(cached.content)
+    assert as_compiled["ingest-dataset"] and as_compiled["train-sklearn"]
+    without = _caching_by_task(uncached.content)
+    assert set(without) == set(as_compiled)  # the same tasks, nested ones included
+    assert not any(without.values())
+    summary = json.loads(result.stdout)
+    assert summary["upload"] != "created pipeline"  # a new version of the same pipeline
+    run = fake_kfp.runs[summary["run_id"]]
+    assert run.pipeline_version_reference.pipeline_version_id == summary["version_id"]

@@ -60,6 +60,7 @@ ALL_PERMISSIONS = frozenset(
         ("list", "pods"),
         ("get", "pods"),
         ("get", "pods/log"),
+        ("list", "pods/log"),
     }
 )
 _NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -404,7 +405,7 @@ class FakeTrainerApi:
                         self._send(200, copy.deepcopy(api._get(namespace, name)))
                 elif method == "GET":
                     selector = (query.get("fieldSelector") or [None])[0]
-                    if (query.get("watch") or ["false"])[0] in ("true", "1"):
+                    if (query.get("watch") or ["false"])[0].lower() in ("true", "1"):
                         self._watch(namespace, selector, query)
                     else:
                         with api._lock:

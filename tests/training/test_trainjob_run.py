@@ -1,6 +1,7 @@
 """The distributed step against the fake Kubernetes API: its nodes really train on this machine."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -8,8 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from support.torch_training import digits_splits, small_mlp
-from training.fake_trainer_api import FakeTrainerApi
+from training.fake_trainer_api import ALL_PERMISSIONS, FakeTrainerApi
 
 from kfp_mlops.components.deployment.kube_api import connect
 from kfp_mlops.components.errors import ComponentInputError
@@ -23,10 +25,29 @@ def digits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return digits_splits(tmp_path_factory.mktemp("digits"))
 
 
+RBAC = Path(__file__).resolve().parents[2] / "manifests" / "rbac-trainjob.yaml"
+
+
+def granted() -> set[tuple[str, str]]:
+    """The (verb, resource) pairs manifests/rbac-trainjob.yaml grants."""
+    (role,) = [item for item in yaml.safe_load_all(RBAC.read_text()) if item["kind"] == "Role"]
+    return {
+        (verb, resource)
+        for rule in role["rules"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
 @pytest.fixture
 def fake(tmp_path: Path):
     with FakeTrainerApi(tmp_path / "pods").running() as api:
+        api.allowed = granted()  # every test runs with exactly what the manifest grants
         yield api
+
+
+def test_the_rbac_manifest_grants_what_the_issue_lists_and_nothing_more():
+    assert granted() == ALL_PERMISSIONS
 
 
 def trainjobs(fake: FakeTrainerApi, tmp_path: Path) -> TrainJobs:
@@ -80,7 +101,9 @@ def test_a_failed_trainjob_fails_the_step_with_its_reason_and_the_nodes_error(
     message = str(raised.value)
     assert message.startswith("target column 'no_such_column' not found")
     assert "failed: FailedJobs" in message
-    assert "exited with code 2; its last lines:" in message
+    assert re.search(
+        r"; node [01] \(pod [-a-z0-9]+\) exited with code [1-9]\d*; its last lines: ", message
+    )
     assert not (tmp_path / "model").exists()
 
 

@@ -3,10 +3,13 @@
 import copy
 
 import pytest
+import yaml
 from training import trainer_crd
 
 from kfp_mlops.components.errors import ComponentInputError
 from kfp_mlops.components.training.trainjob import (
+    DEFAULT_RUNTIME,
+    NODE_JOB,
     NODE_MODULE,
     NodeResources,
     SharedVolume,
@@ -108,3 +111,14 @@ def test_the_schema_check_rejects_what_the_api_server_would():
 def test_bad_values_are_refused_with_the_value(changes, message):
     with pytest.raises(ComponentInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         build_trainjob(request(**changes))
+
+
+def test_the_default_runtime_has_the_node_job_and_container_the_patches_name():
+    runtime = yaml.safe_load((trainer_crd.TRAINER_DATA / "torch_distributed.yaml").read_text())
+
+    assert runtime["metadata"]["name"] == DEFAULT_RUNTIME
+    assert "torch" in runtime["spec"]["mlPolicy"]  # the torch plugin sets the PET_* variables
+    (job,) = runtime["spec"]["template"]["spec"]["replicatedJobs"]
+    assert job["name"] == NODE_JOB
+    (container,) = job["template"]["spec"]["template"]["spec"]["containers"]
+    assert container["name"] == NODE_JOB

@@ -1,7 +1,8 @@
 """Validate TrainJob objects against Kubeflow Trainer's CRD openAPIV3Schema, as the API server does.
 
 trainer_data/ beside this file holds the project's reference data (../shared/data/trainer) copied
-unchanged, SOURCE.md naming the kubeflow/trainer commit. Validation is strict about unknown fields
+unchanged, SOURCE.md naming the kubeflow/trainer commit (all but the ClusterTrainingRuntime CRD,
+which no test reads). Validation is strict about unknown fields
 (see deployment/crd.py for why and for what is not checked: ``format``, and CEL rules
 ``x-kubernetes-validations``, which the fake API server checks for the name only).
 Imported as ``training.trainer_crd`` (pytest puts tests/ on the path).

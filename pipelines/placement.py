@@ -51,17 +51,34 @@ class BuildOptions:
         gpu: Where GPU-capable steps run; None runs them as ordinary tasks.
         gpu_parameters: Make the placement pipeline parameters (Kubeflow Pipelines only).
         target: ``kubeflow`` (Kubeflow Pipelines on Kubernetes) or ``vertex`` (Vertex AI).
+        nodes: Training nodes of the GPU-capable PyTorch steps; more than one trains with a
+            Kubeflow Trainer TrainJob (:func:`gpu_step`).
     """
 
     gpu: HardwareProfile | None = None
     gpu_parameters: bool = False
     target: Target = "kubeflow"
+    nodes: int = 1
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise ValueError(f"target {self.target!r} is not one of {', '.join(TARGETS)}")
         if self.gpu_parameters and self.gpu is None:
             raise ValueError("GPU placement parameters need a GPU profile to take defaults from")
+        if isinstance(self.nodes, bool) or not isinstance(self.nodes, int) or self.nodes < 1:
+            raise ValueError(f"nodes is {self.nodes!r}; it must be an integer >= 1")
+        if self.nodes > 1 and self.gpu is None:
+            raise ValueError("training on several nodes needs a GPU profile (--gpu) for them")
+        if self.nodes > 1 and self.target == "vertex":
+            raise ValueError(
+                "training on several nodes is not available for Vertex AI yet: a multi-replica "
+                "CustomJob would run train_pytorch once per replica, not one DDP training"
+            )
+        if self.nodes > 1 and self.gpu_parameters:
+            raise ValueError(
+                "GPU placement parameters are not available with several nodes: the TrainJob's "
+                "node placement is fixed from the profile when the pipeline is compiled"
+            )
         if self.gpu_parameters and self.target == "vertex":
             raise ValueError(
                 "GPU placement parameters are a Kubernetes (kfp-kubernetes) feature; on Vertex AI "
@@ -236,6 +253,8 @@ def build(
     parameters = declared
     if options.gpu_parameters:
         parameters += placement_parameters(options.gpu)
+    if options.nodes > 1:
+        parameters += DISTRIBUTED_PARAMETERS
     if parameters:
         func = _with_parameters(func, parameters, options)
     with _active(_Build(options)):
@@ -260,6 +279,8 @@ def gpu_step(
     profile = state.options.gpu
     if profile is None:
         return component(**arguments)
+    if state.options.nodes > 1 and component.component_spec.name == "train-pytorch":
+        return _distributed(profile, state.options.nodes, arguments)
     if state.options.target == "vertex":
         from google_cloud_pipeline_components.v1.custom_job import (
             create_custom_training_job_from_component,
@@ -280,6 +301,48 @@ def gpu_step(
         channels = [state.channels[name] for name in GPU_PLACEMENT_PARAMETERS]
         return place_from_parameters(task, PlacementParameters(*channels))
     return place(task, profile)
+
+
+DISTRIBUTED_PARAMETERS = (
+    BuildParameter(
+        "shared_storage",
+        str,
+        "",
+        "With several training nodes, storage the training step and every node reach: an s3:// "
+        "or gs:// URI, or a path on shared_volume_claim.",
+    ),
+    BuildParameter(
+        "shared_volume_claim",
+        str,
+        "",
+        "With several training nodes, a ReadWriteMany PVC mounted in the nodes at shared_storage; "
+        "empty when shared_storage is an object-store URI.",
+    ),
+)
+"""What the distributed training step needs besides train_pytorch's inputs."""
+
+
+def _distributed(
+    profile: HardwareProfile, nodes: int, arguments: dict[str, object]
+) -> pipeline_task.PipelineTask:
+    """train_pytorch's arguments given to train_pytorch_distributed: a TrainJob on ``nodes``
+    nodes of ``profile`` (its GPUs, node selector and tolerations on every node pod).
+
+    The step itself only follows the TrainJob: it gets no GPU and no placement.
+    """
+    from kfp_mlops.components import training
+
+    return training.train_pytorch_distributed(
+        **arguments,
+        shared_storage=build_parameter("shared_storage"),
+        shared_volume_claim=build_parameter("shared_volume_claim"),
+        nodes=nodes,
+        processes_per_node=profile.accelerator_count,
+        gpus_per_node=profile.accelerator_count,
+        gpu_resource=profile.accelerator_type,
+        node_selector=dict(profile.node_selector),
+        tolerations=profile.tolerations_json(),
+    )
 
 
 MLP_TRAINING_PARAMETERS = (

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def _build_options(
-    gpu_profile: str | None, gpu_parameters: bool, target: str
+    gpu_profile: str | None, gpu_parameters: bool, target: str, nodes: int = 1
 ) -> "placement.BuildOptions":
     from kfp_mlops.pipelines import hardware, placement
 
@@ -21,7 +21,9 @@ def _build_options(
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--gpu") from error
     try:
-        return placement.BuildOptions(gpu=profile, gpu_parameters=gpu_parameters, target=target)
+        return placement.BuildOptions(
+            gpu=profile, gpu_parameters=gpu_parameters, target=target, nodes=nodes
+        )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
 
@@ -60,6 +62,15 @@ def _build_options(
     "vertex: Vertex AI Pipelines (GPU training as a Vertex CustomJob; one YAML document, no "
     "Kubernetes settings).",
 )
+@click.option(
+    "--nodes",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Train the GPU-capable PyTorch steps on this many nodes of the --gpu profile with a "
+    "Kubeflow Trainer TrainJob (train_pytorch_distributed; the pipelines gain shared_storage and "
+    "shared_volume_claim parameters). Kubeflow Pipelines only.",
+)
 def compile_command(
     out_dir: Path,
     image_registry: str,
@@ -68,11 +79,12 @@ def compile_command(
     gpu_profile: str | None,
     gpu_parameters: bool,
     target: str,
+    nodes: int,
 ) -> None:
     """Compiles every pipeline and component to YAML."""
     from kfp_mlops.compile.compiler import compile_all
 
     settings = image_settings(image_registry, image_tag, image_digests)
-    options = _build_options(gpu_profile, gpu_parameters, target)
+    options = _build_options(gpu_profile, gpu_parameters, target, nodes)
     for path in compile_all(out_dir, settings, options):
         click.echo(str(path))

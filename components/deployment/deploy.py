@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 from kfp_mlops.components.common.atomic import write_text
 from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.kube_api import InferenceServices, connect
 from kfp_mlops.components.deployment import kserve_manifest
-from kfp_mlops.components.deployment.kube_api import InferenceServices, connect
 from kfp_mlops.components.deployment.rollout import Rollout
 from kfp_mlops.components.deployment.smoke import smoke_request, smoke_rows
 

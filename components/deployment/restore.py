@@ -13,8 +13,8 @@ import copy
 from collections.abc import Callable, Mapping
 
 from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.kube_api import InferenceServices, connect
 from kfp_mlops.components.deployment import kserve_manifest
-from kfp_mlops.components.deployment.kube_api import InferenceServices, connect
 from kfp_mlops.components.deployment.rollout import Rollout, RolloutResult
 from kfp_mlops.components.deployment.smoke import model_ready_probe
 

@@ -27,7 +27,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 
 from kfp_mlops.components.common.errors import ComponentError, ComponentInputError
-from kfp_mlops.components.deployment.kube_api import Conflict, InferenceServices
+from kfp_mlops.components.common.kube_api import Conflict, InferenceServices
 
 CONFLICT_RETRIES = 5
 DEFAULT_CANARY_PERCENT = 10

@@ -1,7 +1,7 @@
 """Training components: a scikit-learn classifier with its preprocessing (train_sklearn), or a
 PyTorch network on CPU or GPUs (train_pytorch), fitted on the train split."""
 
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Model, Output
@@ -146,5 +146,132 @@ def train_pytorch(
     model.metadata.update(
         train_pytorch_to_directory(
             train.path, validation.path, model.path, target_column, settings, checkpoint_uri
+        )
+    )
+
+
+@dsl.component(base_image=GPU_IMAGE, install_kfp_package=False)
+def train_pytorch_distributed(
+    train: Input[Dataset],
+    validation: Input[Dataset],
+    target_column: str,
+    shared_storage: str,
+    model: Output[Model],
+    nodes: int = 2,
+    processes_per_node: int = 1,
+    gpus_per_node: int = 0,
+    gpu_resource: str = "nvidia.com/gpu",
+    cpu_per_node: Optional[str] = None,
+    memory_per_node: Optional[str] = None,
+    node_selector: Optional[Dict[str, str]] = None,
+    tolerations: Optional[List[Dict[str, str]]] = None,
+    runtime: str = "torch-distributed",
+    namespace: Optional[str] = None,
+    node_image: Optional[str] = None,
+    shared_volume_claim: Optional[str] = None,
+    timeout_seconds: int = 86400,
+    architecture: str = "mlp",
+    hyperparameters: Optional[Dict] = None,
+    max_epochs: int = 100,
+    batch_size: int = 64,
+    learning_rate: float = 0.001,
+    weight_decay: float = 0.0001,
+    patience: int = 10,
+    checkpoint_every: int = 5,
+    checkpoint_uri: Optional[str] = None,
+    mixed_precision: str = "auto",
+    seed: int = 42,
+) -> None:
+    """Trains train_pytorch's classifier on several nodes with a Kubeflow Trainer TrainJob.
+
+    The step copies the splits to ``shared_storage``, creates a TrainJob of the ``runtime``
+    ClusterTrainingRuntime (torchrun on every node, DDP over all processes of all nodes: NCCL on
+    GPUs, gloo on CPUs), follows it with a watch until it completes, fails or ``timeout_seconds``
+    pass, relays the nodes' log lines (one per epoch), and copies the Model rank 0 wrote into this
+    step's output. A failed TrainJob fails the step with its reason, the failing node and its last
+    log lines; a timeout or a cancelled step deletes the TrainJob. The cluster needs Kubeflow
+    Trainer and its runtime, and the step's service account the permissions in
+    manifests/rbac-trainjob.yaml.
+
+    Args:
+        train: The training rows (Parquet), as for train_pytorch.
+        validation: The validation rows (Parquet), for early stopping.
+        target_column: The label column.
+        shared_storage: Storage the step and every node reach: an s3:// or gs:// URI (the nodes
+            need credentials for it from the cluster) or a path on shared_volume_claim.
+        nodes: Training nodes (pods).
+        processes_per_node: Training processes per node; at most gpus_per_node on GPU nodes.
+        gpus_per_node: GPUs per node (0: CPU nodes).
+        gpu_resource: The extended resource GPUs are counted in.
+        cpu_per_node: CPU request and limit per node, e.g. "8"; unset leaves it to the cluster.
+        memory_per_node: Memory request and limit per node, e.g. "32Gi".
+        node_selector: Node labels the node pods require (a GPU profile's node selector).
+        tolerations: Tolerations of the node pods, as Kubernetes writes them.
+        runtime: The ClusterTrainingRuntime (torch plugin) to run on.
+        namespace: The TrainJob's namespace; unset: the step pod's own.
+        node_image: The nodes' image; unset: this step's default GPU image.
+        shared_volume_claim: A ReadWriteMany PVC mounted in the nodes at shared_storage (a path);
+            mount it on this step at the same path.
+        timeout_seconds: The most seconds to wait for the TrainJob before deleting it.
+        architecture: mlp or cnn, as for train_pytorch.
+        hyperparameters: The architecture's hyperparameters, as for train_pytorch.
+        max_epochs: The most epochs to train.
+        batch_size: Rows per optimizer step, over all processes of all nodes together.
+        learning_rate: AdamW's learning rate.
+        weight_decay: AdamW's decoupled weight decay.
+        patience: Epochs without a better validation loss before training stops.
+        checkpoint_every: Write a checkpoint every this many epochs.
+        checkpoint_uri: Where checkpoints go; unset: shared_storage/checkpoints. A later TrainJob
+            of the same training resumes from them.
+        mixed_precision: auto, bf16, fp16 or off.
+        seed: Seed of the initial weights, the shuffles and dropout.
+
+    Returns:
+        model: Exactly train_pytorch's Model (Triton repository with ONNX and TorchScript,
+            state_dict.pt, kfp_mlops_model.json) and its metadata, plus trainjob
+            (namespace/name), nodes and processes_per_node.
+    """
+    from kfp_mlops.components.common.kube_api import connect
+    from kfp_mlops.components.images import GPU_IMAGE
+    from kfp_mlops.components.training.torch_train import TrainingSettings
+    from kfp_mlops.components.training.trainjob import NodeResources, SharedVolume
+    from kfp_mlops.components.training.trainjob_api import TrainJobs
+    from kfp_mlops.components.training.trainjob_run import Cluster, train_distributed_to_directory
+
+    cluster = connect()
+    settings = TrainingSettings(
+        architecture=architecture,
+        hyperparameters=dict(hyperparameters or {}),
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        patience=patience,
+        checkpoint_every=checkpoint_every,
+        mixed_precision=mixed_precision,
+        seed=seed,
+    )
+    where = Cluster(
+        shared=shared_storage,
+        image=node_image or GPU_IMAGE,
+        nodes=nodes,
+        processes_per_node=processes_per_node,
+        resources=NodeResources(gpus_per_node, gpu_resource, cpu_per_node, memory_per_node),
+        node_selector=dict(node_selector or {}),
+        tolerations=tuple(tolerations or ()),
+        runtime=runtime,
+        volume=SharedVolume(shared_volume_claim, shared_storage) if shared_volume_claim else None,
+        timeout_seconds=timeout_seconds,
+    )
+    model.metadata.update(
+        train_distributed_to_directory(
+            train.path,
+            validation.path,
+            model.path,
+            target_column,
+            settings,
+            where,
+            TrainJobs(cluster, namespace or cluster.default_namespace),
+            checkpoint_uri,
         )
     )

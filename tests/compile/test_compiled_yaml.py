@@ -34,7 +34,8 @@ def test_components_load_with_kfp(compiled_dir: Path):
         component = components.load_component_from_file(str(path))
         assert component.name == path.stem.replace("_", "-")
         assert component.description, f"{path.name} has no description"
-        expected = images.GPU_IMAGE if path.stem == "train_pytorch" else images.CPU_IMAGE
+        on_gpu_image = path.stem in ("train_pytorch", "train_pytorch_distributed")
+        expected = images.GPU_IMAGE if on_gpu_image else images.CPU_IMAGE
         assert component.component_spec.implementation.container.image == expected
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from deployment.fake_kube_api import VERBS
 
-from kfp_mlops.components.deployment.kube_api import RBAC_MANIFEST
+from kfp_mlops.components.common.kube_api import RBAC_MANIFEST
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ from deployment import crd
 from deployment.fake_kube_api import USER
 
 from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
+from kfp_mlops.components.common.kube_api import InferenceServices, connect
 from kfp_mlops.components.deployment import kserve_manifest as km
-from kfp_mlops.components.deployment.kube_api import InferenceServices, connect
 from kfp_mlops.components.deployment.rollout import (
     Rollout,
     merge_patch,

@@ -13,8 +13,16 @@ if TYPE_CHECKING:  # what an IDE follows; at run time the components load on fir
     from kfp_mlops.components.data.component import (
         ingest_dataset,
         split_dataset,
+        split_regression_dataset,
         validate_dataset,
+        validate_regression_dataset,
     )
 
-__all__ = ["ingest_dataset", "split_dataset", "validate_dataset"]
+__all__ = [
+    "ingest_dataset",
+    "split_dataset",
+    "split_regression_dataset",
+    "validate_dataset",
+    "validate_regression_dataset",
+]
 __getattr__ = component_loader(__name__, __all__)

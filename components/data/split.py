@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 
 from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.common.tables import read_parquet, write_datasets
+from kfp_mlops.components.data.target_bins import BIN_COLUMN, quantile_bin_table
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,6 +194,7 @@ def split_to_parquet(
     test_fraction: float = 0.15,
     seed: int = 42,
     time_column: str | None = None,
+    target_bins: int | None = None,
 ) -> dict[str, dict[str, object]]:
     """Splits the Parquet dataset and writes the parts to ``output_paths`` (keys train, validation,
     test) as one unit; returns each part's artifact metadata.
@@ -200,13 +202,22 @@ def split_to_parquet(
     Without a ``time_column`` (None or empty, as a pipeline parameter left unset passes it), the
     split is stratified by the target. A stratified split makes each part only when it is written,
     so that the dataset and one part are in memory at a time rather than the dataset and all three.
+    With ``target_bins`` (a regression target) it is stratified on that many quantile bins of the
+    target (:mod:`.target_bins`) instead of on its values.
     """
     fractions = (train_fraction, validation_fraction, test_fraction)
     table = read_parquet(dataset_path)
     _column(table, target_column, "target")
     if not time_column:
-        assignment = stratified_assignment(table, target_column, *fractions, seed)
+        strata, stratum = table, target_column
+        if target_bins:
+            needed = int(np.ceil(np.round(1 / min(fractions), 9)))
+            strata = quantile_bin_table(table, target_column, target_bins, needed)
+            stratum = BIN_COLUMN
+        assignment = stratified_assignment(strata, stratum, *fractions, seed)
         method = {"method": "stratified", "seed": seed, "stratified_by": target_column}
+        if target_bins:
+            method["target_bins"] = int(strata.column(BIN_COLUMN).to_numpy().max()) + 1
         make = functools.partial(_rows_of, table, assignment)
         extra = {name: {} for name in PARTS}
     else:

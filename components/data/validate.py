@@ -294,6 +294,7 @@ def validate_table(
     min_class_balance: float = 0.8,
     expected_types: dict[str, str] | None = None,
     value_ranges: dict[str, list[float | None]] | None = None,
+    task: str = "classification",
 ) -> ValidationReport:
     """Checks ``table`` against the rules and returns every outcome.
 
@@ -308,6 +309,8 @@ def validate_table(
         expected_types: Column name to a type family (numeric, integer, float, string, boolean,
             timestamp) or an exact Arrow type name.
         value_ranges: Column name to ``[minimum, maximum]``; either bound may be None.
+        task: ``classification`` (the class rules) or ``regression`` (the rules of
+            :mod:`.target_rules` instead: numeric, finite, not constant, not a class label).
 
     Raises:
         ComponentInputError: When a rule itself is malformed (a threshold out of range, an unknown
@@ -392,7 +395,13 @@ def validate_table(
                 problem=f"column {name!r} is {actual}, expected {expected}",
             )
         )
-    findings += _class_balance(target_column, table.column(target_column), min_class_balance)
+    if task == "regression":
+        # Imported here: target_rules builds this module's Findings.
+        from kfp_mlops.components.data.target_rules import regression_target_findings
+
+        findings += regression_target_findings(target_column, table.column(target_column))
+    else:
+        findings += _class_balance(target_column, table.column(target_column), min_class_balance)
     findings += _range_findings(table, value_ranges or {})
     return ValidationReport(
         rows=rows,

@@ -297,6 +297,8 @@ def register_training(
     example = input_example(datasets["test"].path, list(model_metadata["feature_columns"]))
 
     tags = {f"dataset.{name}.fingerprint": value for name, value in fingerprints.items()}
+    if model_metadata.get("task"):  # classification or regression, from the training step
+        tags["task"] = str(model_metadata["task"])
     if kfp_run_id:
         tags["kfp.run_id"] = kfp_run_id
     if kfp_task_name:

@@ -16,7 +16,8 @@ if TYPE_CHECKING:  # what an IDE follows; at run time the components load on fir
     from kfp_mlops.components.training.component import (
         train_pytorch,
         train_sklearn,
+        train_sklearn_regressor,
     )
 
-__all__ = ["train_pytorch", "train_sklearn"]
+__all__ = ["train_pytorch", "train_sklearn", "train_sklearn_regressor"]
 __getattr__ = component_loader(__name__, __all__)

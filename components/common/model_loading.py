@@ -33,9 +33,6 @@ ALLOWED_RECONSTRUCTORS = frozenset(
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "scalar"),
         ("numpy._core.multiarray", "_frombuffer"),
-        # ndarray.__reduce_ex__ of a non-contiguous array in numpy 2 (a GradientBoostingRegressor's
-        # DummyRegressor holds one): rebuilds it from bytes, dtype and shape; calls nothing else.
-        ("numpy._core.numeric", "_frombuffer"),
         ("numpy.random._pickle", "__bit_generator_ctor"),
         ("numpy.random._pickle", "__generator_ctor"),
         ("numpy.random._pickle", "__randomstate_ctor"),

@@ -11,8 +11,11 @@ from kfp_mlops.components.common.estimators import REGRESSORS, make_estimator
 from kfp_mlops.components.common.model_loading import load_model_dir
 from kfp_mlops.components.training.train_regressor import train_regressor_to_directory
 
+KSERVE_REFUSED = {"gradient_boosting"}
+"""Regressors whose joblib file KServe's restricted unpickler refuses (README, Known limits)."""
 
-@pytest.mark.parametrize("name", list(REGRESSORS))
+
+@pytest.mark.parametrize("name", sorted(set(REGRESSORS) - KSERVE_REFUSED))
 def test_each_regressor_trains_a_model_directory(name, diabetes_splits, tmp_path: Path):
     folder = tmp_path / "model"
     metadata = train_regressor_to_directory(
@@ -32,6 +35,15 @@ def test_each_regressor_trains_a_model_directory(name, diabetes_splits, tmp_path
     test = pd.read_parquet(diabetes_splits["test"])
     predicted = model.predict(test[metadata["feature_columns"]])
     assert predicted.dtype.kind == "f" and predicted.shape == (len(test),)
+
+
+def test_gradient_boosting_is_refused_by_kserves_unpickling_rules(diabetes_splits, tmp_path):
+    folder = tmp_path / "model"
+    train_regressor_to_directory(
+        diabetes_splits["train"], str(folder), "target", "gradient_boosting"
+    )
+    with pytest.raises(ComponentInputError, match=r"refers to numpy\._core\.numeric\._frombuffer"):
+        load_model_dir(folder)
 
 
 def test_whole_floats_from_kfp_become_ints():

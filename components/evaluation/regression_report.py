@@ -1,10 +1,11 @@
 """The regression evaluation's HTML report: metrics, predicted-against-actual and residual plots.
 
-One self-contained HTML document (the KFP UI shows an HTML artifact in a sandboxed frame; nothing
-is fetched from the network): the plots are matplotlib PNGs embedded as base64 ``data:`` URIs,
-drawn with the Agg canvas (no display, no pyplot state). With many test rows the plots show a
-seeded sample of :data:`MAX_PLOTTED_POINTS` of them (the report says so); the metrics always cover
-every row.
+One self-contained HTML document: the KFP UI shows an HTML artifact by setting it as the
+``srcdoc`` of an ``<iframe sandbox='allow-scripts'>`` (kubeflow/pipelines,
+frontend/src/components/viewers/HTMLViewer.tsx), so nothing is fetched from the network and no
+script is used. The plots are matplotlib PNGs embedded as base64 ``data:`` URIs, drawn with the
+Agg canvas (no display, no pyplot state). With many test rows the plots show a seeded sample of
+:data:`MAX_PLOTTED_POINTS` of them (the report says so); the metrics always cover every row.
 """
 
 import base64

@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 
 from kfp_mlops.components.common.atomic import write_text
 from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.regression_metrics import check_task
 from kfp_mlops.components.common.tables import read_parquet
 
 TYPE_FAMILIES = {
@@ -395,7 +396,7 @@ def validate_table(
                 problem=f"column {name!r} is {actual}, expected {expected}",
             )
         )
-    if task == "regression":
+    if check_task(task) == "regression":
         # Imported here: target_rules builds this module's Findings.
         from kfp_mlops.components.data.target_rules import regression_target_findings
 

@@ -96,3 +96,8 @@ def test_every_part_covers_the_targets_range(tmp_path: Path):
         assert np.all(np.abs(counts - share * 40) <= 1), (name, counts)
     rows = sum(len(pd.read_parquet(part)) for part in outputs.values())
     assert rows == 400
+
+
+def test_an_unknown_task_is_refused():
+    with pytest.raises(ComponentInputError, match="task 'regresion' is not one of"):
+        validate_table(_table(np.arange(20.0)), "target", min_rows=1, task="regresion")

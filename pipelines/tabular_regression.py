@@ -9,7 +9,8 @@ from typing import Dict
 
 from kfp import dsl
 
-from kfp_mlops.components import data, deployment, evaluation, registry, serving, training
+from kfp_mlops.components import data, deployment, evaluation, registry, serving, training, tuning
+from kfp_mlops.pipelines.tuning import tune_hyperparameters
 
 NAME = "tabular-regression"
 DEFAULT_THRESHOLDS = {"r2": 0.3}
@@ -31,6 +32,10 @@ def tabular_regression(
     target_bins: int = 10,
     min_rows: int = 100,
     max_missing_rate: float = 0.05,
+    n_trials: int = 0,
+    search_space: dict = {},  # noqa: B006
+    tuning_metric: str = "rmse",
+    tuning_workers: int = 1,
     champion_relative_margin: float = 0.05,
     champion_min_improvement: float = 0.0,
     deploy_to_cluster: bool = False,
@@ -63,6 +68,13 @@ def tabular_regression(
         target_bins: How many quantile bins of the target the shuffle is stratified on.
         min_rows: The fewest rows the data may have.
         max_missing_rate: The largest share of missing values allowed in any feature column.
+        n_trials: Optuna trials tuning the regressor before training (0 skips tuning); the best
+            trial's hyperparameters, over the fixed ``hyperparameters``, train the model.
+        search_space: What tuning searches (see create_study); empty for the regressor's
+            default space.
+        tuning_metric: The validation metric tuning optimizes: ``rmse`` or ``mae`` (minimized),
+            ``r2`` (maximized); growing ensembles are pruned on it as they grow.
+        tuning_workers: Parallel tuning workers; with 1 a seeded run is reproducible.
         champion_relative_margin: How far (a share) the model may fall behind the current
             champion (the MLflow alias ``champion``) on each thresholded metric: below it for r2,
             above it for an error metric; 0.05 is 5 %.
@@ -88,12 +100,29 @@ def tabular_regression(
         target_bins=target_bins,
         time_column=time_column,
     ).after(validate)
+    with dsl.If(n_trials > 0, name="tuning"):
+        tune = tune_hyperparameters(
+            train=split.outputs["train"],
+            validation=split.outputs["validation"],
+            target_column=target_column,
+            estimator=estimator,
+            search_space=search_space,
+            hyperparameters=hyperparameters,
+            metric=tuning_metric,
+            n_trials=n_trials,
+            n_workers=tuning_workers,
+            seed=seed,
+        )
+    with dsl.Else(name="no-tuning"):
+        given = tuning.given_regressor_hyperparameters(
+            estimator=estimator, hyperparameters=hyperparameters
+        )
     train = training.train_sklearn_regressor(
         train=split.outputs["train"],
         validation=split.outputs["validation"],
         target_column=target_column,
         estimator=estimator,
-        hyperparameters=hyperparameters,
+        hyperparameters=dsl.OneOf(tune.outputs["best_hyperparameters"], given.output),
         seed=seed,
     )
     evaluate = evaluation.evaluate_regressor(

@@ -1,5 +1,6 @@
 """tabular-regression compiled: a PipelineSpec KFP parses, a file Vertex AI's PipelineJob takes."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ PIPELINE = "tabular-regression"
 
 def test_the_regression_steps_and_the_gate_branches(compiled_dir: Path):
     spec, platform = load_specs(compiled_dir / "pipelines" / f"{PIPELINE}.yaml")
-    assert platform is None
+    # kfp-kubernetes settings: only the tuning steps' (their optional Optuna storage secret)
+    configured = set(re.findall(r'key: "exec-([a-z-]+)"', str(platform)))
+    assert configured <= {"create-study", "run-trials", "summarize-study"}, configured
     tasks = all_tasks(spec)
     for step in (
         "validate-regression-dataset",
@@ -24,6 +27,9 @@ def test_the_regression_steps_and_the_gate_branches(compiled_dir: Path):
         "register-model",
         "serve-check",
         "record-rejection",
+        "create-study",
+        "run-trials",
+        "given-regressor-hyperparameters",
     ):
         assert step in tasks, step
     # register and serve-check only under the gate's If, the rejection record under its Else
@@ -35,6 +41,7 @@ def test_the_regression_steps_and_the_gate_branches(compiled_dir: Path):
     assert dict(parameters["thresholds"].default_value.struct_value) == {"r2": 0.3}
     assert parameters["target_bins"].default_value.number_value == 10
     assert "min_class_balance" not in parameters
+    assert parameters["tuning_metric"].default_value.string_value == "rmse"
     evaluate = spec.components["comp-evaluate-regressor"]
     outputs = evaluate.output_definitions
     assert outputs.artifacts["report"].artifact_type.schema_title == "system.HTML"

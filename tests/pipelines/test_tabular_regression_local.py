@@ -1,5 +1,6 @@
 """tabular-regression end to end on this machine, through the command users run."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +108,20 @@ def test_a_classification_threshold_fails_the_gate_step(diabetes_csv: Path, tmp_
     steps = step_statuses(summary)
     assert steps["champion-challenger-gate"] == "failed"
     assert steps["register-model"] == steps["record-rejection"] == "skipped"
+
+
+def test_tuning_a_forest_on_rmse_trains_the_best_trial(diabetes_csv: Path, tmp_path: Path):
+    code, summary = run(tmp_path / "run", diabetes_csv, "estimator=random_forest", "n_trials=4")
+    assert code == 0, summary["error"]
+    steps = step_statuses(summary)
+    assert steps["create-study"] == steps["run-trials"] == steps["summarize-study"] == "succeeded"
+    assert steps["given-regressor-hyperparameters"] == "skipped"
+    (output,) = (tmp_path / "run" / "outputs").glob("*/summarize-study/executor_output.json")
+    best = json.loads(output.read_text())["parameterValues"]
+    assert 30.0 < best["best_score"] < 90.0  # validation rmse, in the target's units
+    assert set(best["best_hyperparameters"]) == {
+        "n_estimators",
+        "max_depth",
+        "min_samples_leaf",
+        "max_features",
+    }

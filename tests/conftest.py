@@ -59,3 +59,27 @@ def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def diabetes_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """scikit-learn's diabetes data (442 rows, 10 features, a numeric ``target``) as CSV, as
+    ``kfp-mlops sample-data diabetes`` writes it."""
+    from sklearn.datasets import load_diabetes
+
+    path = tmp_path_factory.mktemp("data") / "diabetes.csv"
+    load_diabetes(as_frame=True).frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def diabetes_splits(tmp_path_factory: pytest.TempPathFactory, diabetes_csv) -> dict:
+    """Train, validation and test Parquet files of diabetes, split on 10 target quantile bins."""
+    from kfp_mlops.components.data.ingest import ingest_to_parquet
+    from kfp_mlops.components.data.split import split_to_parquet
+
+    folder = tmp_path_factory.mktemp("regression-splits")
+    ingest_to_parquet(str(diabetes_csv), str(folder / "dataset.parquet"))
+    paths = {name: str(folder / f"{name}.parquet") for name in ("train", "validation", "test")}
+    split_to_parquet(str(folder / "dataset.parquet"), paths, "target", target_bins=10)
+    return paths

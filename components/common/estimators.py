@@ -1,8 +1,9 @@
-"""The scikit-learn classifiers a training step can fit, chosen by name, and their hyperparameters.
+"""The scikit-learn classifiers and regressors a training step can fit, by name, and their
+hyperparameters.
 
-Every estimator here has ``predict_proba`` (evaluation needs probabilities for ROC AUC and log loss)
-and is seeded with ``random_state`` when it has one, so the same data, hyperparameters and seed give
-the same model.
+Every classifier here has ``predict_proba`` (evaluation needs probabilities for ROC AUC and log
+loss), and every estimator is seeded with ``random_state`` when it has one, so the same data,
+hyperparameters and seed give the same model.
 
 Hyperparameters arrive from a pipeline as a JSON object, and KFP carries JSON numbers as doubles:
 ``{"n_estimators": 200}`` reaches the step as ``200.0``. A whole float is therefore turned into
@@ -13,15 +14,18 @@ kept as a float where a float is valid (``C=1.0``; ``max_features=1.0`` stays "a
 import dataclasses
 import difflib
 
-from sklearn.base import ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.ensemble import (
     GradientBoostingClassifier,
+    GradientBoostingRegressor,
     HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
+    RandomForestRegressor,
 )
-from sklearn.linear_model import LogisticRegression
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.linear_model import ElasticNet, LinearRegression, LogisticRegression, Ridge
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 # Private module, but the only way to check a value against an estimator's declared constraints
 # before fitting; scikit-learn is pinned (pyproject), so a change here is seen when it is bumped.
@@ -34,7 +38,7 @@ from kfp_mlops.components.common.errors import ComponentInputError
 class EstimatorSpec:
     """One selectable estimator: its class, the defaults we change, and what it is for."""
 
-    cls: type[ClassifierMixin]
+    cls: type[BaseEstimator]
     defaults: dict[str, object]
     description: str
 
@@ -74,31 +78,70 @@ ESTIMATORS: dict[str, EstimatorSpec] = {
 }
 """Estimator name (the ``estimator`` input of the training component) to its specification."""
 
+REGRESSORS: dict[str, EstimatorSpec] = {
+    "ridge": EstimatorSpec(
+        Ridge,
+        {},
+        "Linear least squares with an L2 penalty (alpha 1.0); a strong baseline on scaled "
+        "features, and tabular-regression's default.",
+    ),
+    "linear_regression": EstimatorSpec(
+        LinearRegression, {}, "Ordinary least squares; has no random_state."
+    ),
+    "elastic_net": EstimatorSpec(
+        ElasticNet, {}, "Linear with L1 and L2 penalties (alpha 1.0, l1_ratio 0.5); sparse weights."
+    ),
+    "random_forest": EstimatorSpec(
+        RandomForestRegressor, {}, "Bagged regression trees; robust on non-linear data."
+    ),
+    "gradient_boosting": EstimatorSpec(
+        GradientBoostingRegressor, {}, "Boosted shallow trees (exact splits), squared error."
+    ),
+    "hist_gradient_boosting": EstimatorSpec(
+        HistGradientBoostingRegressor, {}, "Histogram-based boosting; fast on large data."
+    ),
+    "decision_tree": EstimatorSpec(
+        DecisionTreeRegressor,
+        {},
+        "A single tree; with a small max_depth a deliberately weak, readable model.",
+    ),
+    "k_nearest_neighbors": EstimatorSpec(
+        KNeighborsRegressor, {}, "Mean of the nearest training rows; has no random_state."
+    ),
+}
+"""Regressor name (the ``estimator`` input of train_sklearn_regressor) to its specification."""
+
+ESTIMATORS_BY_TASK = {"classification": ESTIMATORS, "regression": REGRESSORS}
+"""The estimators offered for each task (see :mod:`.regression_metrics`)."""
+
 
 def _suggestion(word: str, choices: list[str]) -> str:
     matches = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(m) for m in matches)}?)" if matches else ""
 
 
-def estimator_spec(name: str) -> EstimatorSpec:
-    """The specification registered under ``name``; an unknown name names the known ones."""
+def estimator_spec(name: str, task: str = "classification") -> EstimatorSpec:
+    """The specification registered under ``name`` for ``task``; an unknown name names the known
+    ones."""
+    offered = ESTIMATORS_BY_TASK[task]
+    kind = "regressor" if task == "regression" else "estimator"
     try:
-        return ESTIMATORS[name]
+        return offered[name]
     except KeyError:
         raise ComponentInputError(
-            f"unknown estimator {name!r}{_suggestion(name, list(ESTIMATORS))}; "
-            f"known estimators: {', '.join(ESTIMATORS)}"
+            f"unknown {kind} {name!r}{_suggestion(name, list(offered))}; "
+            f"known {kind}s: {', '.join(offered)}"
         ) from None
 
 
-def _validate(cls: type[ClassifierMixin], key: str, value: object) -> None:
+def _validate(cls: type[BaseEstimator], key: str, value: object) -> None:
     """Raises InvalidParameterError when ``value`` breaks the estimator's constraint on ``key``."""
     validate_parameter_constraints(
         {key: cls._parameter_constraints[key]}, {key: value}, caller_name=cls.__name__
     )
 
 
-def _accepts(cls: type[ClassifierMixin], key: str, value: object) -> bool:
+def _accepts(cls: type[BaseEstimator], key: str, value: object) -> bool:
     try:
         _validate(cls, key, value)
     except InvalidParameterError:
@@ -106,7 +149,7 @@ def _accepts(cls: type[ClassifierMixin], key: str, value: object) -> bool:
     return True
 
 
-def _coerce(cls: type[ClassifierMixin], key: str, value: object) -> object:
+def _coerce(cls: type[BaseEstimator], key: str, value: object) -> object:
     """Turns a whole float into an int where the estimator accepts the int but not the float."""
     if (
         isinstance(value, float)
@@ -119,22 +162,26 @@ def _coerce(cls: type[ClassifierMixin], key: str, value: object) -> object:
 
 
 def make_estimator(
-    name: str, hyperparameters: dict[str, object] | None = None, seed: int = 42
-) -> ClassifierMixin:
+    name: str,
+    hyperparameters: dict[str, object] | None = None,
+    seed: int = 42,
+    task: str = "classification",
+) -> BaseEstimator:
     """Builds the estimator ``name`` with ``hyperparameters`` on top of our defaults, seeded.
 
     Args:
-        name: A key of :data:`ESTIMATORS`.
+        name: A key of :data:`ESTIMATORS` (classification) or :data:`REGRESSORS` (regression).
         hyperparameters: Constructor arguments; each key must be one of the estimator's
             ``get_params()``. Unset ones keep our defaults, then scikit-learn's.
         seed: Becomes ``random_state`` where the estimator has one.
+        task: ``classification`` or ``regression``: which estimators ``name`` is looked up in.
 
     Raises:
         ComponentInputError: Unknown estimator, unknown hyperparameter (close matches suggested),
             ``random_state`` given as a hyperparameter (use ``seed``), or a value the estimator
             refuses.
     """
-    spec = estimator_spec(name)
+    spec = estimator_spec(name, task)
     estimator = spec.cls()
     known = list(estimator.get_params(deep=False))
     given = dict(hyperparameters or {})
@@ -162,7 +209,7 @@ def make_estimator(
     return estimator.set_params(**params)
 
 
-def resolved_hyperparameters(estimator: ClassifierMixin) -> dict[str, object]:
+def resolved_hyperparameters(estimator: BaseEstimator) -> dict[str, object]:
     """Every constructor argument of ``estimator`` as JSON-friendly values, for metadata."""
     return {key: _plain(value) for key, value in estimator.get_params(deep=False).items()}
 

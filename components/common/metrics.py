@@ -33,8 +33,14 @@ MAX_ROC_POINTS = 200
 SCALAR_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
 """The metrics evaluation reports, in the order of the component's outputs."""
 
-LOWER_IS_BETTER = frozenset({"log_loss"})
-"""Metrics for which a smaller value is better; every other metric is better when larger."""
+REGRESSION_METRICS = ("rmse", "mae", "r2", "mape", "median_absolute_error", "max_error")
+"""The metrics regression evaluation reports (see :mod:`.regression_metrics`), in output order."""
+
+LOWER_IS_BETTER = frozenset(
+    {"log_loss", "rmse", "mae", "mape", "median_absolute_error", "max_error"}
+)
+"""Metrics for which a smaller value is better; every other metric (r2 too) is better when
+larger."""
 
 
 def lower_is_better(metric: str) -> bool:

@@ -14,8 +14,17 @@ if TYPE_CHECKING:  # what an IDE follows; at run time the components load on fir
         ingest_dataset,
         resolve_data_version,
         split_dataset,
+        split_regression_dataset,
         validate_dataset,
+        validate_regression_dataset,
     )
 
-__all__ = ["ingest_dataset", "resolve_data_version", "split_dataset", "validate_dataset"]
+__all__ = [
+    "ingest_dataset",
+    "resolve_data_version",
+    "split_dataset",
+    "split_regression_dataset",
+    "validate_dataset",
+    "validate_regression_dataset",
+]
 __getattr__ = component_loader(__name__, __all__)

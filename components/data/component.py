@@ -165,3 +165,100 @@ def split_dataset(
         part.metadata.update(metadata[name])
         if dataset.metadata.get("data_version"):
             part.metadata["data_version"] = dataset.metadata["data_version"]
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def validate_regression_dataset(
+    dataset: Input[Dataset],
+    target_column: str,
+    report: Output[Markdown],
+    min_rows: int = 100,
+    max_missing_rate: float = 0.05,
+    expected_types: Optional[Dict[str, str]] = None,
+    value_ranges: Optional[Dict[str, List[float]]] = None,
+) -> None:
+    """Checks a dataset for regression; fails with the broken rules in one line.
+
+    The rules of validate_dataset, with the target's class rules replaced by a continuous
+    target's: numeric, finite (no NaN or infinity), not constant, no missing values, and not a
+    class label (whole numbers with at most 10 distinct values are refused, naming the
+    tabular-classification pipeline). No class-balance rule.
+
+    Args:
+        dataset: The dataset to check (Parquet).
+        target_column: The column to predict.
+        min_rows: The fewest rows accepted.
+        max_missing_rate: The largest share of missing values (null, NaN, empty text) allowed in any
+            feature column.
+        expected_types: Column name to a type family (numeric, integer, float, string, boolean,
+            timestamp) or an exact Arrow type name; a column holding other values fails.
+        value_ranges: Column name to ``[minimum, maximum]`` (null for an open end); a value outside
+            fails.
+
+    Returns:
+        report: Every rule's outcome and a profile of each column (type, missing share, range).
+    """
+    from kfp_mlops.components.data.validate import validate_to_report
+
+    validate_to_report(
+        dataset.path,
+        report.path,
+        target_column,
+        min_rows=min_rows,
+        max_missing_rate=max_missing_rate,
+        expected_types=expected_types,
+        value_ranges=value_ranges,
+        task="regression",
+    )
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def split_regression_dataset(
+    dataset: Input[Dataset],
+    target_column: str,
+    train: Output[Dataset],
+    validation: Output[Dataset],
+    test: Output[Dataset],
+    train_fraction: float = 0.7,
+    validation_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    seed: int = 42,
+    target_bins: int = 10,
+    time_column: Optional[str] = None,
+) -> None:
+    """Splits a dataset with a continuous target, stratified on its quantile bins or by time.
+
+    Args:
+        dataset: The dataset to split (Parquet).
+        target_column: The column to predict; its quantile bins are the strata, so train,
+            validation and test each see its whole range.
+        train_fraction: Share of rows for training.
+        validation_fraction: Share of rows for validation (early stopping, tuning).
+        test_fraction: Share of rows for the final evaluation.
+        seed: Seed of the stratified shuffle; the same seed gives the same parts.
+        target_bins: How many quantile bins of the target to stratify on (at least 2); bins with
+            too few rows for every part to get one are merged with a neighbour.
+        time_column: When set, rows are ordered by this column instead: the earliest go to train
+            and the latest to test. Unset or empty: the stratified shuffle.
+
+    Returns:
+        train: The training rows. Metadata: rows, schema, fingerprint, split method, target_bins.
+        validation: The validation rows, with the same metadata.
+        test: The test rows, with the same metadata.
+    """
+    from kfp_mlops.components.data.split import split_to_parquet
+
+    parts = {"train": train, "validation": validation, "test": test}
+    metadata = split_to_parquet(
+        dataset.path,
+        {name: part.path for name, part in parts.items()},
+        target_column,
+        train_fraction,
+        validation_fraction,
+        test_fraction,
+        seed,
+        time_column or None,
+        target_bins,
+    )
+    for name, part in parts.items():
+        part.metadata.update(metadata[name])

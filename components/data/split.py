@@ -16,6 +16,7 @@ from kfp_mlops.components.common.tables import (
     parquet_schema,
 )
 from kfp_mlops.components.data.order_statistics import is_orderable, kth_smallest, sort_keys
+from kfp_mlops.components.data.target_bins import quantile_binner
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,14 +117,26 @@ class _Dealer:
 
 
 def _stratified(
-    read: Batches, schema: pa.Schema, target_column: str, fractions: np.ndarray, seed: int
+    read: Batches,
+    schema: pa.Schema,
+    target_column: str,
+    fractions: np.ndarray,
+    seed: int,
+    binner: Callable[[pa.Array], pa.Array] | None = None,
 ) -> Callable[[pa.RecordBatch], np.ndarray]:
-    """Counts each class's rows (one pass over the target); returns the function dealing a batch."""
-    label_type = _column_type(schema, target_column, "target")
+    """Counts each class's rows (one pass over the target); returns the function dealing a batch.
+
+    With ``binner`` the classes are the bins it gives the target's values (a regression target).
+    """
+    label_type = pa.int64() if binner else _column_type(schema, target_column, "target")
+
+    def labels_of(column: pa.Array) -> pa.Array:
+        return binner(column) if binner else column
+
     sizes: dict[object, int] = {}
     missing = 0
     for batch in read([target_column]):
-        labels = batch.column(0)
+        labels = labels_of(batch.column(0))
         missing += labels.null_count
         counts = pc.value_counts(labels.drop_null())
         for value, count in zip(
@@ -154,7 +167,7 @@ def _stratified(
         )
     allocation = allocate(counts, fractions / fractions.sum())
     dealer = _Dealer(pa.array(classes, type=label_type), allocation, seed)
-    return lambda batch: dealer.deal(batch.column(target_column))
+    return lambda batch: dealer.deal(labels_of(batch.column(target_column)))
 
 
 def _by_time(
@@ -225,6 +238,7 @@ def _assigner(
     fractions: tuple[float, float, float],
     seed: int,
     time_column: str | None,
+    binner: Callable[[pa.Array], pa.Array] | None = None,
 ) -> Callable[[pa.RecordBatch], np.ndarray]:
     check_fractions(*fractions)
     if target_column is not None:
@@ -232,7 +246,7 @@ def _assigner(
     if time_column:
         return _by_time(read, schema, time_column, np.array(fractions))
     assert target_column is not None
-    return _stratified(read, schema, target_column, np.array(fractions), seed)
+    return _stratified(read, schema, target_column, np.array(fractions), seed, binner)
 
 
 def _table_reader(table: pa.Table) -> Batches:
@@ -307,6 +321,7 @@ def split_to_parquet(
     test_fraction: float = 0.15,
     seed: int = 42,
     time_column: str | None = None,
+    target_bins: int | None = None,
 ) -> dict[str, dict[str, object]]:
     """Splits the Parquet dataset and writes the parts to ``output_paths`` (keys train, validation,
     test) as one unit; returns each part's artifact metadata.
@@ -314,7 +329,9 @@ def split_to_parquet(
     Without a ``time_column`` (None or empty, as a pipeline parameter left unset passes it), the
     split is stratified by the target. The dataset is read a batch at a time, so memory does not
     grow with its rows: a first pass over the target (or the time column) sets the counts (or the
-    cut times), a last one deals every batch's rows to the three files.
+    cut times), a last one deals every batch's rows to the three files. With ``target_bins`` (a
+    regression target) it is stratified on that many quantile bins of the target
+    (:mod:`.target_bins`) instead of on its values.
     """
     fractions = (train_fraction, validation_fraction, test_fraction)
     schema = parquet_schema(dataset_path)
@@ -322,11 +339,23 @@ def split_to_parquet(
     def read(columns: list[str] | None) -> Iterator[pa.RecordBatch]:
         return iter_batches(dataset_path, columns)
 
-    assign = _assigner(read, schema, target_column, fractions, seed, time_column)
+    binner = None
+    if target_bins and not time_column:
+        _column_type(schema, target_column, "target")
+        needed = int(np.ceil(np.round(1 / min(fractions), 9)))
+        binner, used_bins = quantile_binner(
+            lambda: (batch.column(0) for batch in read([target_column])),
+            target_column,
+            target_bins,
+            needed,
+        )
+    assign = _assigner(read, schema, target_column, fractions, seed, time_column, binner)
     if time_column:
         method: dict[str, object] = {"method": "time", "time_column": time_column}
     else:
         method = {"method": "stratified", "seed": seed, "stratified_by": target_column}
+        if binner is not None:
+            method["target_bins"] = used_bins
     bounds: list[list[pa.Scalar]] = [[] for _ in PARTS]
     with open_datasets({output_paths[name]: schema for name in PARTS}) as writers:
         for batch in read(None):

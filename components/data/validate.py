@@ -9,7 +9,9 @@ import pyarrow.compute as pc
 
 from kfp_mlops.components.common.atomic import write_text
 from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.regression_metrics import check_task
 from kfp_mlops.components.common.tables import closest_names, iter_batches, parquet_schema
+from kfp_mlops.components.data.target_summary import TargetSummary
 
 TYPE_FAMILIES = {
     "numeric": lambda t: (
@@ -130,7 +132,14 @@ def _is_numeric(data_type: pa.DataType) -> bool:
 class _ColumnStats:
     """What the rules need to know of one column, gathered from its record batches one at a time."""
 
-    def __init__(self, name: str, data_type: pa.DataType, check_text: bool, is_target: bool):
+    def __init__(
+        self,
+        name: str,
+        data_type: pa.DataType,
+        check_text: bool,
+        is_target: bool,
+        regression: bool = False,
+    ):
         self.name = name
         self.type = data_type
         self.rows = self.missing = self.infinite = 0
@@ -139,7 +148,10 @@ class _ColumnStats:
         self.check_text = check_text and _is_text(data_type)
         self.present = self.numbers = 0
         self.text_examples: list[str] = []
-        self.classes: dict[object, int] | None = {} if is_target else None
+        # A class label's counts per class; a regression target's summary instead (bounded: a
+        # continuous target has as many distinct values as rows).
+        self.classes: dict[object, int] | None = {} if is_target and not regression else None
+        self.target = TargetSummary(data_type) if is_target and regression else None
         self.outside: dict[tuple[float, float], int] = {}
 
     def update(self, column: pa.Array, ranges: list[tuple[float, float]]) -> None:
@@ -161,6 +173,8 @@ class _ColumnStats:
                 )
         if self.check_text:
             self._count_text(column)
+        if self.target is not None:
+            self.target.update(column)
         if self.classes is not None:
             counts = pc.value_counts(column.drop_null())
             for value, count in zip(
@@ -364,6 +378,7 @@ def validate_table(
     min_class_balance: float = 0.8,
     expected_types: dict[str, str] | None = None,
     value_ranges: dict[str, list[float | None]] | None = None,
+    task: str = "classification",
 ) -> ValidationReport:
     """Checks ``table`` against the rules of :func:`validate_batches`; returns every outcome."""
     return validate_batches(
@@ -375,6 +390,7 @@ def validate_table(
         min_class_balance=min_class_balance,
         expected_types=expected_types,
         value_ranges=value_ranges,
+        task=task,
     )
 
 
@@ -387,6 +403,7 @@ def validate_batches(
     min_class_balance: float = 0.8,
     expected_types: dict[str, str] | None = None,
     value_ranges: dict[str, list[float | None]] | None = None,
+    task: str = "classification",
 ) -> ValidationReport:
     """Checks a dataset, read one record batch at a time, against the rules; returns every outcome.
 
@@ -405,11 +422,14 @@ def validate_batches(
         expected_types: Column name to a type family (numeric, integer, float, string, boolean,
             timestamp) or an exact Arrow type name.
         value_ranges: Column name to ``[minimum, maximum]``; either bound may be None.
+        task: ``classification`` (the class rules) or ``regression`` (the rules of
+            :mod:`.target_rules` instead: numeric, finite, not constant, not a class label).
 
     Raises:
         ComponentInputError: When a rule itself is malformed (a threshold out of range, an unknown
             column in ``value_ranges``). Broken data rules are reported, not raised.
     """
+    check_task(task)
     if not 0.0 <= max_missing_rate <= 1.0:
         raise ComponentInputError(f"max_missing_rate {max_missing_rate} is not between 0 and 1")
     if not 0.0 <= min_class_balance <= 1.0:
@@ -430,6 +450,7 @@ def validate_batches(
             field.type,
             check_text=field.name not in expected_types,
             is_target=field.name == target_column,
+            regression=task == "regression",
         )
         for field in schema
     }
@@ -506,7 +527,15 @@ def validate_batches(
                 problem=f"column {name!r} is {actual}, expected {expected}",
             )
         )
-    findings += _class_balance(target_column, stats[target_column].classes or {}, min_class_balance)
+    if task == "regression":
+        # Imported here: target_rules builds this module's Findings.
+        from kfp_mlops.components.data.target_rules import regression_target_findings
+
+        findings += regression_target_findings(target_column, stats[target_column].target)
+    else:
+        findings += _class_balance(
+            target_column, stats[target_column].classes or {}, min_class_balance
+        )
     findings += _range_findings(value_ranges, checked, stats)
     return ValidationReport(
         rows=rows,

@@ -15,9 +15,16 @@ if TYPE_CHECKING:  # what an IDE follows; at run time the components load on fir
     from kfp_mlops.components.evaluation.component import (
         champion_challenger_gate,
         evaluate_classifier,
+        evaluate_regressor,
         metric_gate,
         record_rejection,
     )
 
-__all__ = ["champion_challenger_gate", "evaluate_classifier", "metric_gate", "record_rejection"]
+__all__ = [
+    "champion_challenger_gate",
+    "evaluate_classifier",
+    "evaluate_regressor",
+    "metric_gate",
+    "record_rejection",
+]
 __getattr__ = component_loader(__name__, __all__)

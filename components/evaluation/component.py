@@ -3,7 +3,7 @@
 from typing import Dict, List, NamedTuple
 
 from kfp import dsl
-from kfp.dsl import ClassificationMetrics, Dataset, Input, Markdown, Metrics, Model, Output
+from kfp.dsl import HTML, ClassificationMetrics, Dataset, Input, Markdown, Metrics, Model, Output
 
 from kfp_mlops.components.images import CPU_IMAGE
 
@@ -196,3 +196,61 @@ def champion_challenger_gate(
     )
     outputs = namedtuple("Outputs", ["approved", "reasons", "champion_version"])
     return outputs(result.approved, result.reasons, result.champion_version)
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def evaluate_regressor(
+    model: Input[Model],
+    test: Input[Dataset],
+    target_column: str,
+    metrics: Output[Metrics],
+    report: Output[HTML],
+) -> NamedTuple(
+    "Outputs",
+    [
+        ("rmse", float),
+        ("mae", float),
+        ("r2", float),
+        ("mape", float),
+        ("median_absolute_error", float),
+        ("max_error", float),
+    ],
+):
+    """Scores a regressor on the test split: RMSE, MAE, R², MAPE, median and max absolute error.
+
+    It also draws predicted against actual values and the residuals in an HTML report. MAPE is a
+    share (0.1 is 10 %) over the test rows whose target is not 0 (it divides by the actual value);
+    how many rows it left out is recorded. R² is 0 for a model no better than the test mean.
+
+    Args:
+        model: A Model directory from train_sklearn_regressor (one model.joblib), loaded with the
+            KServe sklearn runtime's restricted unpickler.
+        test: The test rows (Parquet) with the model's feature columns and the target.
+        target_column: The numeric column the model predicts.
+
+    Returns:
+        metrics: The six scalar metrics, task (regression), test_rows, test_fingerprint and
+            mape_excluded_rows.
+        report: Self-contained HTML: the metrics, a predicted-against-actual scatter with the
+            line of perfect predictions, residuals against the prediction and their histogram
+            (PNG images embedded in the page; at most 5,000 sampled rows drawn).
+        rmse: Root mean squared error; lower is better.
+        mae: Mean absolute error; lower is better.
+        r2: Coefficient of determination; higher is better.
+        mape: Mean absolute percentage error as a share; lower is better.
+        median_absolute_error: Median absolute error; lower is better.
+        max_error: Largest absolute error; lower is better.
+    """
+    from collections import namedtuple
+
+    from kfp_mlops.components.common.metrics import REGRESSION_METRICS
+    from kfp_mlops.components.evaluation.regression import evaluate_regressor_to_files
+
+    evaluation = evaluate_regressor_to_files(
+        model.path, test.path, target_column, metrics.path, report.path
+    )
+    for name, value in evaluation.result.scalars.items():
+        metrics.log_metric(name, value)
+    metrics.metadata.update(evaluation.lineage())
+    outputs = namedtuple("Outputs", REGRESSION_METRICS)
+    return outputs(**{name: evaluation.result.scalars[name] for name in REGRESSION_METRICS})

@@ -20,6 +20,7 @@ import math
 from kfp_mlops.components.common.atomic import write_text
 from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.common.metrics import LOWER_IS_BETTER
+from kfp_mlops.components.common.regression_metrics import check_thresholds_for_task
 
 NO_THRESHOLDS = "no thresholds given: nothing to approve against"
 
@@ -151,8 +152,10 @@ def decide(metadata: dict[str, object], thresholds: dict[str, object]) -> GateDe
         per threshold, in the order given (or :data:`NO_THRESHOLDS`).
 
     Raises:
-        ComponentInputError: A threshold value is not a finite number.
+        ComponentInputError: A threshold value is not a finite number, or (metrics of a regressor,
+            ``task: regression``) names a classification metric.
     """
+    check_thresholds_for_task(str(metadata.get("task", "")), thresholds)
     checked = check_thresholds(thresholds)
     if not checked:
         return GateDecision(approved=False, checks=[], reasons=[NO_THRESHOLDS])

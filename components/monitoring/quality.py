@@ -2,13 +2,15 @@
 
 The champion is the registered model version an MLflow alias points at (``champion`` by default).
 It is loaded from the registry, scored on the labelled rows with the same metrics as
-``evaluate_classifier`` (see :mod:`kfp_mlops.components.common.metrics`), and each watched
+``evaluate_classifier`` (see :mod:`kfp_mlops.components.common.metrics`), or of
+``evaluate_regressor`` when its MLflow tag ``task`` is ``regression``, and each watched
 metric is compared with the value recorded on the MLflow run that logged the version (its test
 split metrics).
 
 A metric **degrades** when it is worse than recorded by more than ``max_degradation``, relative to
 the recorded value: for a higher-is-better metric ``current < recorded * (1 - max_degradation)``,
-for a lower-is-better one (``log_loss``) ``current > recorded * (1 + max_degradation)``. With the
+for a lower-is-better one (``log_loss``, ``rmse``, ``mae``...)
+``current > recorded * (1 + max_degradation)``. With the
 default 0.05, an accuracy recorded at 0.96 degrades below 0.912.
 
 With no champion (the model is not registered yet, or the alias is not set) there is nothing to
@@ -27,15 +29,18 @@ from sklearn.pipeline import Pipeline
 
 from kfp_mlops.components.common.atomic import write_text
 from kfp_mlops.components.common.errors import ComponentInputError
-from kfp_mlops.components.common.metrics import SCALAR_METRICS, lower_is_better, score_classifier
+from kfp_mlops.components.common.metrics import lower_is_better, score_classifier
 from kfp_mlops.components.common.mlflow_registry import (
     RegisteredVersion,
     connect,
     version_with_alias,
 )
+from kfp_mlops.components.common.regression_metrics import score_regressor
 from kfp_mlops.components.common.tables import fingerprint, read_parquet
 
 DEFAULT_METRICS = ("accuracy", "f1", "roc_auc")
+REGRESSION_DEFAULT_METRICS = ("rmse", "mae", "r2")
+"""The metrics watched for a regression champion when none are named."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,7 +152,7 @@ def compare_with_champion(
     unknown = [name for name in metric_names if name not in current]
     if unknown:
         raise ComponentInputError(
-            f"metric(s) {unknown} cannot be watched; choose from {', '.join(SCALAR_METRICS)}"
+            f"metric(s) {unknown} cannot be watched; choose from {', '.join(current)}"
         )
     comparisons = [
         compare_metric(name, recorded[name], current[name], max_degradation)
@@ -204,7 +209,8 @@ def check_quality(
         tracking_uri: The MLflow tracking URI of the registry.
         registered_model_name: The registered model.
         alias: The alias that names the champion.
-        metric_names: The metrics watched; :data:`DEFAULT_METRICS` when None.
+        metric_names: The metrics watched; when None, :data:`DEFAULT_METRICS` for a classifier and
+            :data:`REGRESSION_DEFAULT_METRICS` for a regressor (the champion's ``task`` tag).
         max_degradation: The largest relative worsening tolerated (0.05 is 5 %).
 
     Raises:
@@ -228,7 +234,13 @@ def check_quality(
         )
         return QualityResult(None, {}, [], False, [reason], table.num_rows, data_fingerprint)
     model = load_registered_model(tracking_uri, champion)
-    current = score_classifier(
+    # The champion's task is its registration's MLflow tag "task" (absent before regression
+    # existed: a classifier); a regressor is scored with the regression metrics.
+    regression = champion.tags.get("task") == "regression"
+    score = score_regressor if regression else score_classifier
+    if regression and metric_names is None:
+        names = list(REGRESSION_DEFAULT_METRICS)
+    current = score(
         model, table, target_column, "labelled data", f"champion {champion.model_uri}"
     ).scalars
     comparisons, skipped = compare_with_champion(current, champion.metrics, names, max_degradation)

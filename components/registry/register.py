@@ -301,6 +301,8 @@ def register_training(
     if datasets["train"].metadata.get("data_version"):
         # The version of the source data (resolve_data_version), which split passes on.
         tags["data_version"] = str(datasets["train"].metadata["data_version"])
+    if model_metadata.get("task"):  # classification or regression, from the training step
+        tags["task"] = str(model_metadata["task"])
     if kfp_run_id:
         tags["kfp.run_id"] = kfp_run_id
     if kfp_task_name:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # what an IDE follows; at run time the components load on fir
         train_pytorch,
         train_pytorch_distributed,
         train_sklearn,
+        train_sklearn_regressor,
     )
 
-__all__ = ["train_pytorch", "train_pytorch_distributed", "train_sklearn"]
+__all__ = ["train_pytorch", "train_pytorch_distributed", "train_sklearn", "train_sklearn_regressor"]
 __getattr__ = component_loader(__name__, __all__)

@@ -1,5 +1,6 @@
-"""Training components: a scikit-learn classifier with its preprocessing (train_sklearn), or a
-PyTorch network on CPU or GPUs (train_pytorch), fitted on the train split."""
+"""Training components: a scikit-learn classifier or regressor with its preprocessing
+(train_sklearn, train_sklearn_regressor), a PyTorch network on CPU or GPUs (train_pytorch), or on
+several nodes through Kubeflow Trainer (train_pytorch_distributed), fitted on the train split."""
 
 from typing import Dict, List, Optional
 
@@ -273,5 +274,57 @@ def train_pytorch_distributed(
             where,
             TrainJobs(cluster, namespace or cluster.default_namespace),
             checkpoint_uri,
+        )
+    )
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def train_sklearn_regressor(
+    train: Input[Dataset],
+    target_column: str,
+    model: Output[Model],
+    estimator: str = "ridge",
+    hyperparameters: Optional[Dict] = None,
+    seed: int = 42,
+    validation: Optional[Input[Dataset]] = None,
+) -> None:
+    """Fits a scikit-learn regressor and its preprocessing on the train split; saves model.joblib.
+
+    Imputation, scaling and one-hot encoding are fitted on the train split only and saved with the
+    regressor as one sklearn Pipeline, which KServe's stock sklearn runtime serves; its answers are
+    the predicted numbers.
+
+    Args:
+        train: The training rows (Parquet); every column but the target that is numeric, boolean or
+            text is a feature.
+        target_column: The numeric column to predict.
+        estimator: ``ridge``, ``linear_regression``, ``elastic_net``, ``random_forest``,
+            ``gradient_boosting``, ``hist_gradient_boosting``, ``decision_tree`` or
+            ``k_nearest_neighbors``.
+        hyperparameters: The estimator's constructor arguments, e.g. ``{"alpha": 0.5}``; an
+            unknown name fails the step with the closest valid names. Unset ones keep the
+            defaults.
+        seed: The estimator's random_state (set it here, not in hyperparameters).
+        validation: Validation rows (Parquet); when given, their RMSE and R² are recorded on the
+            model.
+
+    Returns:
+        model: A directory holding exactly one model.joblib: an sklearn Pipeline taking a DataFrame
+            with the feature columns or a 2-D array in feature_columns order. Metadata: framework,
+            task (regression), estimator, hyperparameters, feature_columns, excluded_columns,
+            target_column, train_fingerprint, train_rows, sklearn_version, onnx (not exported, and
+            why), and validation_rmse, validation_r2 and validation_rows when validation is given.
+    """
+    from kfp_mlops.components.training.train_regressor import train_regressor_to_directory
+
+    model.metadata.update(
+        train_regressor_to_directory(
+            train.path,
+            model.path,
+            target_column,
+            estimator,
+            hyperparameters,
+            seed,
+            None if validation is None else validation.path,
         )
     )

@@ -383,6 +383,7 @@ def train(job: TrainingJob, processes: Processes | None = None) -> dict[str, obj
         )
     metadata: dict[str, object] = {
         "framework": "pytorch",
+        "task": "classification",
         "architecture": settings.architecture,
         "estimator": f"pytorch_{settings.architecture}",
         "hyperparameters": hyperparameters,

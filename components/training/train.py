@@ -77,6 +77,7 @@ def train_to_directory(
     model.fit(feature_frame(table, layout.feature_columns, "train split"), labels)
     metadata: dict[str, object] = {
         "framework": "sklearn",
+        "task": "classification",
         "estimator": estimator,
         "hyperparameters": resolved_hyperparameters(model.named_steps["classifier"]),
         "feature_columns": layout.feature_columns,

@@ -14,9 +14,16 @@ if TYPE_CHECKING:  # what an IDE follows; at run time the components load on fir
     from kfp_mlops.components.tuning.component import (
         create_study,
         given_hyperparameters,
+        given_regressor_hyperparameters,
         run_trials,
         summarize_study,
     )
 
-__all__ = ["create_study", "given_hyperparameters", "run_trials", "summarize_study"]
+__all__ = [
+    "create_study",
+    "given_hyperparameters",
+    "given_regressor_hyperparameters",
+    "run_trials",
+    "summarize_study",
+]
 __getattr__ = component_loader(__name__, __all__)

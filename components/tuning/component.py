@@ -175,3 +175,20 @@ def given_hyperparameters(estimator: str, hyperparameters: Optional[Dict] = None
     from kfp_mlops.components.tuning.trainers import check_given
 
     return check_given(estimator, hyperparameters)
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def given_regressor_hyperparameters(estimator: str, hyperparameters: Optional[Dict] = None) -> Dict:
+    """Checks hyperparameters against a regressor and passes them on: the branch without tuning.
+
+    Args:
+        estimator: The regressor the hyperparameters are for, checked as train_sklearn_regressor
+            builds it (an unknown name fails with the closest valid ones).
+        hyperparameters: The hyperparameters as given; unset for none.
+
+    Returns:
+        Output: The same hyperparameters (an empty dict when unset).
+    """
+    from kfp_mlops.components.tuning.trainers import check_given
+
+    return check_given(estimator, hyperparameters, task="regression")

@@ -59,16 +59,42 @@ METRICS: dict[str, Metric] = {
 """The metrics a study can optimize, by name."""
 
 
+REGRESSION_METRICS: dict[str, Metric] = {
+    metric.name: metric
+    for metric in (
+        Metric(
+            "rmse", "minimize", lambda y, predicted, _: skm.root_mean_squared_error(y, predicted)
+        ),
+        Metric("mae", "minimize", lambda y, predicted, _: skm.mean_absolute_error(y, predicted)),
+        Metric("r2", "maximize", lambda y, predicted, _: skm.r2_score(y, predicted)),
+    )
+}
+"""The metrics a study of a regressor can optimize; each is computed from the predictions."""
+
+
 def metric(name: str) -> Metric:
     """The metric called ``name``; an unknown name names the known ones."""
+    known = {**METRICS, **REGRESSION_METRICS}
     try:
-        return METRICS[name]
+        return known[name]
     except KeyError:
-        close = difflib.get_close_matches(name, list(METRICS), n=1)
+        close = difflib.get_close_matches(name, list(known), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ComponentInputError(
-            f"unknown tuning metric {name!r}{hint}; choose one of: {', '.join(METRICS)}"
+            f"unknown tuning metric {name!r}{hint}; choose one of: {', '.join(known)}"
         ) from None
+
+
+def task_of(name: str) -> str:
+    """The task a tuning metric belongs to: ``regression`` for rmse, mae and r2, else
+    ``classification``; a study's metric decides which estimators it tunes."""
+    metric(name)
+    return "regression" if name in REGRESSION_METRICS else "classification"
+
+
+def score_predictions(name: str, y_true: np.ndarray, predicted: np.ndarray) -> float:
+    """The regression metric ``name`` of a regressor's predictions."""
+    return float(REGRESSION_METRICS[name].compute(y_true, predicted, None))
 
 
 def score(name: str, y_true: np.ndarray, probabilities: np.ndarray, classes: np.ndarray) -> float:

@@ -121,7 +121,7 @@ def build_config(
     Raises:
         ComponentInputError: Naming the bad parameter, value, metric, sampler or count.
     """
-    family = trainers.family_for(estimator)
+    family = trainers.family_for(estimator, scores.task_of(metric))
     scores.metric(metric)
     if sampler not in SAMPLERS:
         raise ComponentInputError(

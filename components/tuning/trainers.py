@@ -23,13 +23,14 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 
 from kfp_mlops.components.common.errors import ComponentInputError
-from kfp_mlops.components.common.estimators import ESTIMATORS, make_estimator
+from kfp_mlops.components.common.estimators import ESTIMATORS, REGRESSORS, make_estimator
 from kfp_mlops.components.common.features import (
     feature_frame,
     feature_layout,
     preprocessor,
     target_values,
 )
+from kfp_mlops.components.common.regression_metrics import regression_target
 from kfp_mlops.components.common.tables import fingerprint, read_parquet
 from kfp_mlops.components.tuning import scores
 
@@ -139,6 +140,29 @@ _DEFAULT_SPACES: dict[str, dict[str, dict[str, object]]] = {
 }
 
 
+_DEFAULT_REGRESSION_SPACES: dict[str, dict[str, dict[str, object]]] = {
+    "ridge": {"alpha": {"type": "float", "low": 1e-3, "high": 100.0, "log": True}},
+    "linear_regression": {"fit_intercept": {"type": "categorical", "choices": [True, False]}},
+    "elastic_net": {
+        "alpha": {"type": "float", "low": 1e-3, "high": 10.0, "log": True},
+        "l1_ratio": {"type": "float", "low": 0.05, "high": 1.0},
+    },
+    "random_forest": {
+        **_DEFAULT_SPACES["random_forest"],
+        "max_features": {"type": "categorical", "choices": ["sqrt", 0.5, 1.0]},
+    },
+    "gradient_boosting": _DEFAULT_SPACES["gradient_boosting"],
+    "hist_gradient_boosting": _DEFAULT_SPACES["hist_gradient_boosting"],
+    "decision_tree": {
+        "max_depth": {"type": "int", "low": 2, "high": 20},
+        "min_samples_leaf": {"type": "int", "low": 1, "high": 20},
+        "criterion": {"type": "categorical", "choices": ["squared_error", "absolute_error"]},
+    },
+    "k_nearest_neighbors": _DEFAULT_SPACES["k_nearest_neighbors"],
+}
+"""The regressors' default spaces: the classifiers' where the knobs are the same."""
+
+
 def _classes_of_train(labels: np.ndarray, target_column: str) -> np.ndarray:
     classes = np.unique(labels)
     if len(classes) < 2:
@@ -157,7 +181,13 @@ class SklearnTrainer:
     """
 
     def __init__(
-        self, estimator: str, train_path: str, validation_path: str, target_column: str, metric: str
+        self,
+        estimator: str,
+        train_path: str,
+        validation_path: str,
+        target_column: str,
+        metric: str,
+        task: str = "classification",
     ) -> None:
         scores.metric(metric)
         train = read_parquet(train_path)
@@ -171,9 +201,14 @@ class SklearnTrainer:
         layout = feature_layout(train, target_column)
         self.estimator = estimator
         self.metric = metric
-        self.y_train = target_values(train, target_column, "train split")
-        self.y_validation = target_values(validation, target_column, "validation split")
-        self.classes = _classes_of_train(self.y_train, target_column)
+        self.task = task
+        if task == "regression":
+            self.y_train = regression_target(train, target_column, "train split")
+            self.y_validation = regression_target(validation, target_column, "validation split")
+        else:
+            self.y_train = target_values(train, target_column, "train split")
+            self.y_validation = target_values(validation, target_column, "validation split")
+            self.classes = _classes_of_train(self.y_train, target_column)
         transform = preprocessor(layout)
         self.x_train = transform.fit_transform(
             feature_frame(train, layout.feature_columns, "train split")
@@ -184,12 +219,15 @@ class SklearnTrainer:
         self.data_fingerprint = f"{fingerprint(train)}+{fingerprint(validation)}"
 
     def _score(self, model: ClassifierMixin) -> float:
+        if self.task == "regression":
+            predicted = model.predict(self.x_validation)
+            return scores.score_predictions(self.metric, self.y_validation, predicted)
         probabilities = model.predict_proba(self.x_validation)
         return scores.score(self.metric, self.y_validation, probabilities, model.classes_)
 
     def fit_steps(self, hyperparameters: Mapping[str, object], seed: int) -> Iterator[StepScore]:
         """Yields the validation score at each report point (growing estimators) or once."""
-        model = make_estimator(self.estimator, dict(hyperparameters), seed)
+        model = make_estimator(self.estimator, dict(hyperparameters), seed, self.task)
         grown = GROWING.get(self.estimator)
         if grown is None:
             model.fit(self.x_train, self.y_train)
@@ -226,17 +264,48 @@ class SklearnFamily:
         return SklearnTrainer(estimator, train_path, validation_path, target_column, metric)
 
 
-def check_given(estimator: str, hyperparameters: Mapping[str, object] | None) -> dict[str, object]:
+class SklearnRegressionFamily:
+    """The scikit-learn regressors of the training stage (``train_sklearn_regressor``)."""
+
+    def check(self, estimator: str, hyperparameters: Mapping[str, object]) -> None:
+        """Builds the regressor with ``hyperparameters``; refuses what tuning sets itself."""
+        if estimator in GROWING and "warm_start" in hyperparameters:
+            raise ComponentInputError(
+                f"hyperparameter 'warm_start' of {estimator} is set by tuning (it grows the model "
+                "step by step); leave it out"
+            )
+        make_estimator(estimator, dict(hyperparameters), task="regression")
+
+    def default_search_space(self, estimator: str) -> dict[str, dict[str, object]]:
+        """A space around scikit-learn's defaults, for the regressor's most telling knobs."""
+        return _DEFAULT_REGRESSION_SPACES[estimator]
+
+    def trainer(
+        self, estimator: str, train_path: str, validation_path: str, target_column: str, metric: str
+    ) -> SklearnTrainer:
+        """A trainer holding the preprocessed splits, scoring predictions."""
+        return SklearnTrainer(
+            estimator, train_path, validation_path, target_column, metric, "regression"
+        )
+
+
+def check_given(
+    estimator: str, hyperparameters: Mapping[str, object] | None, task: str = "classification"
+) -> dict[str, object]:
     """Checks hyperparameters given for training without tuning; returns them unchanged.
 
-    scikit-learn estimators are checked as the training step will build them; other frameworks'
-    estimators are checked by their own training step.
+    scikit-learn estimators are checked as the training step will build them (a regressor by
+    name when ``task`` is regression); other frameworks' estimators are checked by their own
+    training step.
 
     Raises:
-        ComponentInputError: A scikit-learn estimator refuses them.
+        ComponentInputError: A scikit-learn estimator refuses them, or (regression) the name is
+            not a regressor's.
     """
     given = dict(hyperparameters or {})
-    if estimator in ESTIMATORS:
+    if task == "regression":
+        make_estimator(estimator, given, task="regression")
+    elif estimator in ESTIMATORS:
         make_estimator(estimator, given)
     return given
 
@@ -249,12 +318,20 @@ def register(estimator: str, family: TrainerFamily) -> None:
     _FAMILIES[estimator] = family
 
 
-def family_for(estimator: str) -> TrainerFamily:
-    """The family that trains ``estimator``; an unknown name names the tunable ones."""
+_REGRESSION_FAMILIES: dict[str, TrainerFamily] = dict.fromkeys(
+    REGRESSORS, SklearnRegressionFamily()
+)
+
+
+def family_for(estimator: str, task: str = "classification") -> TrainerFamily:
+    """The family that trains ``estimator`` for ``task`` (a study's task is its metric's, see
+    :func:`.scores.task_of`); an unknown name names the tunable ones."""
+    families = _REGRESSION_FAMILIES if task == "regression" else _FAMILIES
     try:
-        return _FAMILIES[estimator]
+        return families[estimator]
     except KeyError:
         raise ComponentInputError(
-            f"estimator {estimator!r} cannot be tuned; tunable estimators: "
-            f"{', '.join(sorted(_FAMILIES))}"
+            f"estimator {estimator!r} cannot be tuned"
+            f"{' for regression' if task == 'regression' else ''}; tunable estimators: "
+            f"{', '.join(sorted(families))}"
         ) from None

@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 
 from kfp_mlops.components.common.atomic import write_text
 from kfp_mlops.components.common.errors import ComponentInputError
-from kfp_mlops.components.tuning import search_space, study, trainers
+from kfp_mlops.components.tuning import scores, search_space, study, trainers
 
 DATA_ATTR = "data_fingerprint"
 
@@ -113,7 +113,7 @@ def run_worker(
     started = time.perf_counter()
     shared, config = study.load(study_dir, artifact_uri, worker, heartbeat_interval, grace_period)
     share = config.share(worker)
-    trainer = trainers.family_for(config.estimator).trainer(
+    trainer = trainers.family_for(config.estimator, scores.task_of(config.metric)).trainer(
         config.estimator, train_path, validation_path, target_column, config.metric
     )
     _check_data(shared, trainer.data_fingerprint)

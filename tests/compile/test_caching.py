@@ -25,11 +25,18 @@ NEVER_CACHED = {
 CACHED = {
     "ingest_dataset": "keyed by source_uri and its data_version",
     "validate_dataset": "a function of the Dataset and the rules",
+    "validate_regression_dataset": "a function of the Dataset and the rules",
     "split_dataset": "a function of the Dataset and the seed",
+    "split_regression_dataset": "a function of the Dataset, the seed and the bins",
     "given_hyperparameters": "a function of its parameters",
+    "given_regressor_hyperparameters": "a function of its parameters",
     "train_sklearn": "seeded, a function of the splits and hyperparameters",
     "train_pytorch": "seeded, a function of the splits and hyperparameters",
+    "train_pytorch_distributed": "seeded, a function of the splits and hyperparameters (the "
+    "TrainJob is how it trains, not what it depends on)",
+    "train_sklearn_regressor": "seeded, a function of the splits and hyperparameters",
     "evaluate_classifier": "a function of the Model and the test split",
+    "evaluate_regressor": "a function of the Model and the test split",
     "metric_gate": "a function of the Metrics and the thresholds",
     "record_rejection": "a function of the gate's outputs",
     "detect_drift": "a function of the two Datasets and the thresholds",

@@ -102,17 +102,17 @@ def test_an_object_rewritten_on_s3_gets_a_new_version(s3):
 
 def test_a_changed_file_in_a_partitioned_dataset_on_s3_gets_a_new_version(s3):
     store = s3.filesystem()
-    store.create_dir("lake")
+    store.create_dir("version-lake")
     for day in ("2026-12-01", "2026-12-02"):
-        with store.open_output_stream(f"lake/events/day={day}/part-0.csv") as stream:
+        with store.open_output_stream(f"version-lake/events/day={day}/part-0.csv") as stream:
             stream.write(b"a,target\n1,0\n")
-    uri = s3.uri("lake/events")
+    uri = s3.uri("version-lake/events")
     before = resolve_data_version(uri)
     assert before["files"] == 2
-    with store.open_output_stream("lake/events/_SUCCESS") as stream:
+    with store.open_output_stream("version-lake/events/_SUCCESS") as stream:
         stream.write(b"done")  # a marker pyarrow.dataset skips: not data, same version
     assert resolve_data_version(uri)["data_version"] == before["data_version"]
-    with store.open_output_stream("lake/events/day=2026-12-02/part-0.csv") as stream:
+    with store.open_output_stream("version-lake/events/day=2026-12-02/part-0.csv") as stream:
         stream.write(b"a,target\n1,0\n3,1\n")
     assert resolve_data_version(uri)["data_version"] != before["data_version"]
 

@@ -19,6 +19,7 @@ from kfp_mlops.components.training.train import train_to_directory
 
 MODEL_KEYS = {
     "framework",
+    "task",
     "estimator",
     "hyperparameters",
     "feature_columns",
@@ -59,6 +60,7 @@ def test_metadata_follows_the_model_contract(mixed_model, mixed_splits):
     _, metadata = mixed_model
     assert set(metadata) == MODEL_KEYS
     assert metadata["framework"] == "sklearn"
+    assert metadata["task"] == "classification"
     assert metadata["estimator"] == "logistic_regression"
     assert metadata["hyperparameters"]["max_iter"] == 1000
     assert metadata["hyperparameters"]["random_state"] == 42

@@ -100,6 +100,35 @@ class Behaviour:
     endpoints: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
+REASONS = {
+    404: "NotFound",
+    429: "TooManyRequests",
+    500: "InternalError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
+
+
+@dataclasses.dataclass
+class Fault:
+    """A failure the server answers with instead of serving a request (see :attr:`faults`).
+
+    Attributes:
+        verb: ``get``, ``list``, ``watch``, ``create`` or ``patch``.
+        answer: An HTTP status (a Status body with the API server's reason for it; 429 with
+            ``Retry-After: 1`` as API priority and fairness sends it), or ``"reset"``: the
+            connection is closed without an answer (a restarting API server or a dropped proxy).
+        times: How many matching requests fail.
+        skip: How many matching requests are served before the first failure.
+    """
+
+    verb: str
+    answer: int | str
+    times: int = 1
+    skip: int = 0
+
+
 @dataclasses.dataclass
 class Revision:
     """A Knative revision of the predictor: its name, template and state."""
@@ -161,6 +190,7 @@ class FakeKubeApi:
         expire_next_watches: That many coming watches answer 410 Expired (a compacted
             resourceVersion), as after an etcd compaction.
         crd_installed: False answers every request 404, as a cluster without KServe does.
+        faults: Failures to answer with (:class:`Fault`), tried in order for each request.
     """
 
     def __init__(self) -> None:
@@ -185,6 +215,7 @@ class FakeKubeApi:
         self.conflict_next_patches = 0
         self.expire_next_watches = 0
         self.crd_installed = True
+        self.faults: list[Fault] = []
         self._objects: dict[tuple[str, str], dict] = {}
         self._revisions: dict[tuple[str, str], list[Revision]] = {}
         self._events: list[tuple[int, str, str, str, dict]] = []  # rv, type, ns, name, object
@@ -207,6 +238,19 @@ class FakeKubeApi:
             self._compacted = self._rv
             self._events = []
             return self._compacted
+
+    def fault_for(self, verb: str) -> Fault | None:
+        """The fault the next ``verb`` request is answered with, if any (and counts it)."""
+        with self._changed:
+            for fault in self.faults:
+                if fault.verb != verb or fault.times <= 0:
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
+                fault.times -= 1
+                return fault
+            return None
 
     # ----- the store -----------------------------------------------------------------------
     def _next_rv(self) -> str:
@@ -698,6 +742,8 @@ class FakeKubeApi:
                     if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                         raise ApiError(_status(401, "Unauthorized", "Unauthorized"))
                     namespace, name, query = self._route()
+                    if self._faulted(method, name, query):
+                        return
                     if method == "GET" and name:
                         self._send(200, api.get(namespace, name))
                     elif method == "GET":
@@ -748,6 +794,39 @@ class FakeKubeApi:
                         )
                 except ApiError as error:
                     self._send(error.status["code"], error.status)
+
+            def _faulted(self, method: str, name: str | None, query: dict[str, list[str]]) -> bool:
+                watching = (query.get("watch") or ["false"])[0].lower() in ("true", "1")
+                verb = {
+                    ("GET", True): "get",
+                    ("POST", False): "create",
+                    ("PATCH", True): "patch",
+                }.get((method, name is not None))
+                if method == "GET" and name is None:
+                    verb = "watch" if watching else "list"
+                fault = api.fault_for(verb) if verb else None
+                if fault is None:
+                    return False
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if fault.answer == "reset":
+                    self.close_connection = True
+                    return True
+                code = int(fault.answer)
+                details = {"name": name, "group": GROUP, "kind": PLURAL} if code == 404 else None
+                message = (
+                    f'{PLURAL}.{GROUP} "{name}" not found'
+                    if code == 404
+                    else f"injected failure: {REASONS.get(code, 'Failure')}"
+                )
+                body = json.dumps(_status(code, REASONS.get(code, "Failure"), message, details))
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                if code == 429:
+                    self.send_header("Retry-After", "1")
+                self.end_headers()
+                self.wfile.write(body.encode())
+                return True
 
             def _watch(
                 self, namespace: str, selector: str | None, query: dict[str, list[str]]

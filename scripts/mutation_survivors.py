@@ -16,7 +16,14 @@ def main(session: str) -> int:
             (job, result) for job, result in items if result.test_outcome == TestOutcome.SURVIVED
         ]
         killed = sum(result.test_outcome == TestOutcome.KILLED for _, result in items)
-        print(f"# {len(items)} mutants run, {killed} killed, {len(survived)} survived")
+        incompetent = sum(result.test_outcome == TestOutcome.INCOMPETENT for _, result in items)
+        tested = killed + len(survived)
+        score = f"{killed / tested:.1%}" if tested else "n/a"
+        print(
+            f"# {db.num_work_items} mutants, {tested} tested: {killed} killed, "
+            f"{len(survived)} survived (score {score}); {incompetent} incompetent, "
+            f"{len(items) - tested - incompetent} skipped by the operator filter"
+        )
         for job, result in sorted(survived, key=lambda item: item[0].mutations[0].start_pos):
             mutation = job.mutations[0]
             print(

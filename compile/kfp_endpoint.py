@@ -151,6 +151,7 @@ class TaskState:
     name: str
     state: str
     error: str | None = None
+    children: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -435,9 +436,44 @@ def _tasks(run: kfp_server_api.V2beta1Run) -> list[TaskState]:
             name=task.display_name or task.task_id or "?",
             state=task.state or "RUNTIME_STATE_UNSPECIFIED",
             error=_error_message(task.error),
+            children=tuple(
+                str(child.task_id or child.pod_name or "") for child in task.child_tasks or []
+            ),
         )
         for task in details or []
     ]
+
+
+def failure_reason(tasks: list[TaskState]) -> str | None:
+    """One line naming the step that failed, from the task states alone.
+
+    The KFP backend reports a run's tasks as its Argo workflow's nodes and fills neither a task's
+    ``error`` nor the run's from the component's failure (kubeflow/pipelines
+    ``backend/src/apiserver/server/api_converter.go``, ``toApiPipelineTaskDetail`` and
+    ``toApiRun``): a failed step shows as FAILED nodes, the step and every group holding it. The
+    step is the FAILED node none of whose children failed; a ``NAME-driver`` node failing means
+    step NAME never started. The component's own message is in that step's log.
+    """
+    failed = {task.task_id: task for task in tasks if task.state == "FAILED"}
+    leaves = [
+        task for task in failed.values() if not any(child in failed for child in task.children)
+    ]
+    if not leaves:
+        return None
+    parts = []
+    for task in leaves:
+        if task.error:
+            parts.append(f"step {task.name} failed: {task.error}")
+        elif task.name.endswith("-driver"):
+            parts.append(
+                f"step {task.name.removesuffix('-driver')} did not start: its driver failed"
+            )
+        else:
+            parts.append(f"step {task.name} failed")
+    return (
+        "; ".join(parts) + " (Kubeflow Pipelines reports no reason through its API: the step's "
+        "log in the run's page, or kubectl logs of its pod, says why)"
+    )
 
 
 def follow_run(
@@ -456,8 +492,9 @@ def follow_run(
         client: From :func:`connect`.
         endpoint: The endpoint, for error messages.
         run_id: The run to follow.
-        on_change: Called with ``(task name, state)`` when a task appears or changes state, then
-            with ``("run", state)`` when the run's state changes.
+        on_change: Called with ``(task name, state)`` when a task appears or changes state (a
+            ``NAME-driver`` node only when it fails), then with ``("run", state)`` when the run's
+            state changes.
         poll_seconds: Seconds between two polls.
         timeout_seconds: Give up after this long (the result then has ``timed_out``); None waits
             as long as the run takes.
@@ -475,7 +512,8 @@ def follow_run(
             run = client.get_run(run_id)
         for task in _tasks(run):
             previous = seen.get(task.task_id)
-            if previous is None or previous.state != task.state:
+            quiet = task.name.endswith("-driver") and task.state != "FAILED"
+            if (previous is None or previous.state != task.state) and not quiet:
                 on_change(task.name, task.state)
             seen[task.task_id] = task
         state = run.state or "RUNTIME_STATE_UNSPECIFIED"
@@ -483,7 +521,11 @@ def follow_run(
             on_change("run", state)
             last_run_state = state
         if state in FINAL_STATES:
-            return FinishedRun(run_id, state, list(seen.values()), _error_message(run.error))
+            tasks = list(seen.values())
+            error = _error_message(run.error)
+            if error is None and state == "FAILED":
+                error = failure_reason(tasks)
+            return FinishedRun(run_id, state, tasks, error)
         if timeout_seconds is not None and clock() - started >= timeout_seconds:
             return FinishedRun(
                 run_id, state, list(seen.values()), _error_message(run.error), timed_out=True

@@ -9,6 +9,19 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 
+GOLDEN_UPDATE_VARIABLE = "KFP_MLOPS_UPDATE_GOLDEN"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuses to run while the golden-update variable is set: a run never writes golden files
+    (``python -m tests.update_goldens`` does), and one that did would compare them with
+    themselves."""
+    if GOLDEN_UPDATE_VARIABLE in os.environ:
+        raise pytest.UsageError(
+            f"{GOLDEN_UPDATE_VARIABLE} is set: golden files are updated only by "
+            "`.venv/bin/python -m tests.update_goldens`, never by a test run; unset it"
+        )
+
 
 @pytest.fixture(scope="session")
 def breast_cancer_frame() -> pd.DataFrame:

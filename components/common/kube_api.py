@@ -9,6 +9,15 @@ resource and the namespace the service account lacks (and the RBAC manifest that
 401 says the credentials were refused, 404 on the resource type says KServe is not installed, 422
 quotes the server's validation message. A 409 Conflict is :class:`Conflict`, which callers retry
 after reading the object again.
+
+Transient failures are retried here, with bounded exponential back-off (:data:`RETRIES` retries,
+:data:`BACKOFF` seconds doubling up to :data:`BACKOFF_MAX`, or the server's ``Retry-After`` when it
+is shorter than that): the answers the API server gives when it is overloaded or restarting (429
+Too Many Requests from API priority and fairness, 500, 502, 503, 504) and a connection that was
+refused, reset or cut mid-answer. Retrying a write is safe because every patch the rollout sends
+carries the ``resourceVersion`` it was computed from: a patch that landed before the connection
+broke comes back as a 409 Conflict, which the caller resolves by reading the object again. A watch
+that fails the same way is listed and watched again, as an informer does.
 """
 
 import dataclasses
@@ -37,6 +46,14 @@ RBAC_MANIFEST = "manifests/rbac.yaml"
 IN_CLUSTER_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 REQUEST_TIMEOUT = 30.0
 """Seconds one API request (other than a watch) may take."""
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""HTTP statuses retried: the API server overloaded (429) or failing for a while (5xx)."""
+RETRIES = 4
+"""Retries after the first attempt of one request (or consecutive failures of a watch)."""
+BACKOFF = 0.5
+"""Seconds before the first retry; doubled for each further one."""
+BACKOFF_MAX = 8.0
+"""The longest wait between two attempts."""
 
 
 class Conflict(Exception):
@@ -121,6 +138,42 @@ def _is_missing_resource_type(error: ApiException, name: str | None) -> bool:
     return name is None or details.get("name") != name
 
 
+def is_transient(error: Exception) -> bool:
+    """A failure worth retrying: 429/5xx, or the connection refused, reset or cut short."""
+    if isinstance(error, ApiException):
+        return error.status in TRANSIENT_STATUSES
+    return isinstance(
+        error,
+        urllib3.exceptions.ProtocolError
+        | urllib3.exceptions.MaxRetryError
+        | urllib3.exceptions.NewConnectionError
+        | urllib3.exceptions.TimeoutError,
+    )
+
+
+def backoff(attempt: int, error: Exception) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based) after ``error``."""
+    delay = min(BACKOFF * 2**attempt, BACKOFF_MAX)
+    headers = getattr(error, "headers", None) or {}
+    try:
+        retry_after = float(headers.get("Retry-After", ""))
+    except (TypeError, ValueError):
+        return delay
+    return min(max(retry_after, 0.0), delay)
+
+
+def with_retries(function: Callable[[], dict]) -> dict:
+    """Calls ``function``, retrying transient failures (:func:`is_transient`) with back-off."""
+    for attempt in range(RETRIES + 1):
+        try:
+            return function()
+        except (ApiException, urllib3.exceptions.HTTPError) as error:
+            if attempt == RETRIES or not is_transient(error):
+                raise
+            time.sleep(backoff(attempt, error))
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 class InferenceServices:
     """The InferenceServices of one namespace."""
 
@@ -130,8 +183,9 @@ class InferenceServices:
         self.api = client.CustomObjectsApi(cluster.api_client)
 
     def _fail(self, error: ApiException, verb: str, name: str | None) -> ComponentError:
-        """The one-line error for an API refusal: 422 (a manifest the server refuses) is bad
-        input; the rest (credentials, permissions, KServe missing, server errors) the cluster's."""
+        """The one-line error for an API refusal: 400 and 422 (a request or manifest the server
+        refuses) are bad input; the rest (credentials, permissions, KServe missing, server errors)
+        the cluster's."""
         target = f"{RESOURCE} {name!r}" if name else RESOURCE
         message = _status_message(error)
         if error.status == 401:
@@ -150,6 +204,10 @@ class InferenceServices:
                 f"the cluster has no {RESOURCE} resource (404 on {verb}): KServe is not installed "
                 f"or namespace {self.namespace!r} does not exist: {message}"
             )
+        if error.status == 400:
+            return ComponentInputError(
+                f"the API server refused to {verb} {target} (400 Bad Request): {message}"
+            )
         if error.status == 422:
             return ComponentInputError(
                 f"the API server refused to {verb} {target} (422 Invalid): {message}"
@@ -161,7 +219,7 @@ class InferenceServices:
 
     def _call(self, verb: str, name: str | None, function: Callable[[], dict]) -> dict:
         try:
-            return function()
+            return with_retries(function)
         except ApiException as error:
             if error.status == 409:
                 raise Conflict(_status_message(error)) from None
@@ -175,8 +233,10 @@ class InferenceServices:
     def get(self, name: str) -> dict | None:
         """The InferenceService ``name``, or None when there is none."""
         try:
-            return self.api.get_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, PLURAL, name, _request_timeout=REQUEST_TIMEOUT
+            return with_retries(
+                lambda: self.api.get_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, PLURAL, name, _request_timeout=REQUEST_TIMEOUT
+                )
             )
         except ApiException as error:
             if error.status == 404 and not _is_missing_resource_type(error, name):
@@ -237,7 +297,9 @@ class InferenceServices:
         """Watches ``name`` until ``done(object)`` is true or ``timeout`` seconds have passed.
 
         As an informer does: list to get the object and a resourceVersion, watch from there, and
-        list again when the watch ends or its resourceVersion has expired (410 Gone).
+        list again when the watch ends or its resourceVersion has expired (410 Gone); a watch
+        failing transiently (:func:`is_transient`) is listed and watched again after a back-off,
+        up to :data:`RETRIES` times in a row.
 
         Returns:
             The last version of the object seen (None if it does not exist) and whether ``done``
@@ -248,6 +310,7 @@ class InferenceServices:
         """
         deadline = time.monotonic() + timeout
         current, version = self._list(name)
+        failures = 0
         while True:
             if current is not None and done(current):
                 return current, True
@@ -273,18 +336,29 @@ class InferenceServices:
                             "for it to become ready"
                         )
                     if event["type"] in ("ADDED", "MODIFIED"):
+                        failures = 0
                         current = event["raw_object"]
                         version = current["metadata"]["resourceVersion"]
                         if done(current):
                             watcher.stop()
                             return current, True
             except ApiException as error:
-                if error.status != 410:
+                if error.status == 410:
+                    current, version = self._list(name)  # expired: list again
+                    continue
+                if not is_transient(error) or failures == RETRIES:
                     raise self._fail(error, "watch", name) from None
-                current, version = self._list(name)  # expired: list again
+                time.sleep(backoff(failures, error))
+                failures += 1
+                current, version = self._list(name)
             except urllib3.exceptions.ReadTimeoutError:
                 pass  # the watch outlived its deadline: the loop re-checks it
             except urllib3.exceptions.HTTPError as error:
+                if is_transient(error) and failures < RETRIES:
+                    time.sleep(backoff(failures, error))
+                    failures += 1
+                    current, version = self._list(name)
+                    continue
                 raise ExternalSystemError(
                     f"cannot reach the Kubernetes API at "
                     f"{self.cluster.api_client.configuration.host} to watch {RESOURCE}: {error}"

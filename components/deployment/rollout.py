@@ -9,10 +9,14 @@ The rules (KServe Serverless mode, where each predictor change is a Knative revi
   wait until the new revision is ready, send the smoke request to it (its ``latest`` tag URL),
   then promote it by removing ``canaryTrafficPercent`` (100 %) and wait for the route to follow.
   With a canary of 100 the predictor is patched directly.
-- If the new revision does not become ready in time, fails (a Ready condition False, a model that
-  failed to load), or fails the smoke request, roll back: the predictor is patched back to the
-  one that was live, with ``canaryTrafficPercent: 0`` so all traffic stays on (or returns to) the
-  last rolled-out revision at once; then the step fails with the reason.
+- If anything fails after the patch (the new revision does not become ready in time, fails (a
+  Ready condition False, a model that failed to load), fails the smoke request, the promotion
+  fails, or the API keeps failing or the object vanishes while the rollout waits), roll back: the
+  predictor is patched back to the one that was live, with ``canaryTrafficPercent: 0`` so all
+  traffic stays on (or returns to) the last rolled-out revision at once; then the step fails with
+  the reason and the rollback's outcome (restored, nothing left to restore, or the rollback's own
+  failure). Transient API failures (429, 5xx, a lost connection) are retried by
+  :mod:`kube_api` before they count as failures.
 - One exists but no revision serves traffic (it never became ready): there is no good revision
   to split traffic with; the predictor is patched directly.
 
@@ -26,7 +30,11 @@ import copy
 import dataclasses
 from collections.abc import Callable, Mapping
 
-from kfp_mlops.components.common.errors import ComponentError, ComponentInputError
+from kfp_mlops.components.common.errors import (
+    ComponentError,
+    ComponentInputError,
+    ExternalSystemError,
+)
 from kfp_mlops.components.common.kube_api import Conflict, InferenceServices
 
 CONFLICT_RETRIES = 5
@@ -386,20 +394,33 @@ class Rollout:
         generation = patched["metadata"]["generation"]
         mode = f"canary at {self.canary}%" if use_canary else "directly"
         self.log(f"patched {self.where} (generation {generation}, {mode}); waiting for it")
-        service, problem = self._wait(generation, previous)
-        if problem is None:
-            problem = self._check(service)
+        try:
+            service, problem = self._wait(generation, previous)
+            if problem is None:
+                problem = self._check(service)
+            if problem is None and use_canary:
+                service = self._promote(service, generation)
+        except Exception as error:  # any failure after the patch: the old predictor goes back
+            problem = str(error) if isinstance(error, ComponentError) else repr(error)
+            self._fail_after_patch(live_predictor, problem, was_serving, error)
         if problem is not None:
-            if was_serving:
-                raise ComponentInputError(self._roll_back(live_predictor, problem))
-            raise ComponentInputError(
-                f"InferenceService {self.where} served no traffic before this rollout and "
-                f"{problem}; there is no ready revision to roll back to"
-            )
-        if use_canary:
-            service = self._promote(service, generation)
-            return self._result("canary-promoted", service, previous)
-        return self._result("patched", service, previous)
+            self._fail_after_patch(live_predictor, problem, was_serving, None)
+        return self._result("canary-promoted" if use_canary else "patched", service, previous)
+
+    def _fail_after_patch(
+        self, live_predictor: Mapping, problem: str, was_serving: bool, cause: Exception | None
+    ) -> None:
+        """Rolls back when a revision served before, then raises with the problem: a failing
+        system's error when the cluster failed (retrying may help), else an input error."""
+        error = (
+            ExternalSystemError if isinstance(cause, ExternalSystemError) else ComponentInputError
+        )
+        if was_serving:
+            raise error(self._roll_back(live_predictor, problem)) from cause
+        raise error(
+            f"InferenceService {self.where} served no traffic before this rollout and "
+            f"{problem}; there is no ready revision to roll back to"
+        ) from cause
 
     def _unchanged(self, current: Mapping, previous: str | None, canary_set: bool) -> RolloutResult:
         """The predictor is already the wanted one: check it, and finish an unfinished canary.
@@ -468,10 +489,27 @@ class Rollout:
         """Restores ``live_predictor`` with all traffic on the last rolled-out revision.
 
         Returns:
-            The one-line message the step fails with: the problem and the rollback's outcome.
+            The one-line message the step fails with: the original problem, then the rollback's
+            outcome (restored, gone, or failed too and why).
         """
+        try:
+            outcome = self._restore(live_predictor)
+        except ComponentError as error:
+            outcome = (
+                f"the rollback failed too: {error}; restore the predictor by hand (kubectl edit "
+                f"inferenceservice {self.name} -n {self.services.namespace})"
+            )
+        return f"rollout of {self.where} failed: {problem}; {outcome}"
+
+    def _restore(self, live_predictor: Mapping) -> str:
+        """Patches the predictor back and waits for the route; returns what happened."""
         for _ in range(CONFLICT_RETRIES):
             current = self.services.get(self.name)
+            if current is None:
+                return (
+                    "nothing to roll back: the InferenceService no longer exists (404 on reading "
+                    "it again)"
+                )
             restore = merge_patch(current["spec"]["predictor"], live_predictor)
             restore["canaryTrafficPercent"] = 0
             try:
@@ -480,10 +518,7 @@ class Rollout:
             except Conflict:
                 continue
         else:
-            return (
-                f"rollout of {self.where} failed: {problem}; the rollback patch kept conflicting "
-                f"(409): restore the predictor by hand"
-            )
+            return "the rollback patch kept conflicting (409): restore the predictor by hand"
         self.log(f"rolled back {self.where}: predictor restored, canaryTrafficPercent 0")
 
         def traffic_back(service: Mapping) -> bool:
@@ -500,13 +535,11 @@ class Rollout:
             (revision,) = [
                 item.get("revisionName") for item in traffic(final) if item.get("percent") == 100
             ]
-            outcome = f"rolled back: 100% of traffic on revision {revision}"
-        else:
-            outcome = (
-                "rolled back the predictor spec, but the route did not confirm 100% on the last "
-                f"rolled-out revision within {wait:g} s"
-            )
-        return f"rollout of {self.where} failed: {problem}; {outcome}"
+            return f"rolled back: 100% of traffic on revision {revision}"
+        return (
+            "rolled back the predictor spec, but the route did not confirm 100% on the last "
+            f"rolled-out revision within {wait:g} s"
+        )
 
     def _result(self, action: str, service: Mapping, previous: str | None) -> RolloutResult:
         status = service.get("status", {})

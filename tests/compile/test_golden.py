@@ -1,43 +1,22 @@
 """Golden compiled YAML: a change to what we compile shows up as a reviewed diff.
 
 The comparison ignores the KFP SDK version line and the image references. To accept a change,
-run ``KFP_MLOPS_UPDATE_GOLDEN=1 pytest tests/compile/test_golden.py`` and review the diff of
-tests/golden.
+run ``.venv/bin/python -m tests.update_goldens`` (its own command: this test only reads the files)
+and review the diff of tests/golden.
 """
 
 import difflib
-import os
-import re
 from pathlib import Path
 
 import pytest
-
-from kfp_mlops.compile import catalog
-
-GOLDEN = Path(__file__).parent.parent / "golden"
-_IMAGE = re.compile(r"^(\s+image: ).+$", flags=re.M)
-_SDK = re.compile(r"^sdkVersion: .+$", flags=re.M)
+from golden_files import GOLDEN, UPDATE_COMMAND, cases, normalize
 
 
-def normalize(text: str) -> str:
-    """Drops what may change without the pipeline changing: the SDK version and image references."""
-    return _SDK.sub("sdkVersion: IGNORED", _IMAGE.sub(r"\1IGNORED", text))
-
-
-def _cases() -> list[str]:
-    return [f"pipelines/{name}" for name in catalog.pipelines()] + [
-        f"components/{name}" for name in catalog.components()
-    ]
-
-
-@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize("case", cases())
 def test_compiled_yaml_matches_golden(case: str, compiled_dir: Path):
     produced = normalize((compiled_dir / f"{case}.yaml").read_text(encoding="utf-8"))
     golden_path = GOLDEN / f"{case}.yaml"
-    if os.environ.get("KFP_MLOPS_UPDATE_GOLDEN") == "1":
-        golden_path.parent.mkdir(parents=True, exist_ok=True)
-        golden_path.write_text(produced, encoding="utf-8")
-    assert golden_path.exists(), f"no golden file {golden_path}; run with KFP_MLOPS_UPDATE_GOLDEN=1"
+    assert golden_path.exists(), f"no golden file {golden_path}; run {UPDATE_COMMAND}"
     expected = golden_path.read_text(encoding="utf-8")
     if produced != expected:
         diff = "".join(
@@ -49,12 +28,12 @@ def test_compiled_yaml_matches_golden(case: str, compiled_dir: Path):
             )
         )
         pytest.fail(
-            f"{case} differs from its golden file; if intended, run "
-            f"KFP_MLOPS_UPDATE_GOLDEN=1 pytest tests/compile/test_golden.py\n{diff[:20000]}"
+            f"{case} differs from its golden file; if intended, run {UPDATE_COMMAND}\n"
+            f"{diff[:20000]}"
         )
 
 
 def test_no_stale_golden_files():
-    expected = {f"{case}.yaml" for case in _cases()}
+    expected = {f"{case}.yaml" for case in cases()}
     present = {str(path.relative_to(GOLDEN)) for path in GOLDEN.rglob("*.yaml")}
     assert present <= expected, f"golden files for things no longer compiled: {present - expected}"

@@ -3,21 +3,40 @@
 It serves ``/apis/serving.kserve.io/v1beta1/namespaces/NS/inferenceservices[/NAME]`` over plain
 HTTP on 127.0.0.1 and behaves as the real API server does for this custom resource:
 
-- bearer-token authentication (401 otherwise) and per-verb authorization (403 with the API server's
-  message: ``User "..." cannot patch resource "inferenceservices" in API group ...``);
+- bearer-token authentication (401 otherwise) and authorization per namespace and verb, as a
+  namespaced Role bound in one namespace grants it (403 with the API server's message:
+  ``User "..." cannot patch resource "inferenceservices" in API group ... in the namespace "NS"``);
 - get (404 NotFound with ``details.name``), list with ``fieldSelector=metadata.name=X``, watch
-  (``watch=true`` from a ``resourceVersion``: newline-delimited events, held open until
-  ``timeoutSeconds``; 410 Expired for a compacted resourceVersion), create (409 AlreadyExists),
-  JSON merge patch (RFC 7386; 409 Conflict when the patch carries a stale
-  ``metadata.resourceVersion``; 415 for other patch types);
+  (``watch=true``: newline-delimited events, held open until ``timeoutSeconds``; from a
+  ``resourceVersion`` N the events after N, from ``0`` or none a synthetic ADDED event for each
+  object as it is now and then the changes, never the history: the watch cache of
+  ``k8s.io/apiserver/pkg/storage/cacher`` (kubernetes 1.30, ``cacher.go`` and
+  ``watch_cache.go``: ``resourceVersion=0`` "starts at any" with the current state); 410 Expired
+  "too old resource version" for a resourceVersion older than the kept history (:meth:`compact`)),
+  create (409 AlreadyExists), JSON merge patch (RFC 7386; 409 Conflict when the patch carries a
+  stale ``metadata.resourceVersion``; 415 for other patch types; a patch changing
+  ``metadata.name`` or ``metadata.namespace`` is refused with 400 BadRequest "the name of the
+  object (X) does not match the name on the URL (Y)", as ``checkName`` in
+  ``k8s.io/apiserver/pkg/endpoints/handlers/rest.go`` does after ``patch.go`` applied the patch,
+  and one changing ``metadata.uid`` or ``metadata.creationTimestamp`` with 422 "field is
+  immutable", as ``ValidateObjectMetaUpdate`` in ``k8s.io/apimachinery/pkg/api/validation/
+  objectmeta.go`` does);
 - ``resourceVersion`` increasing on every write, ``generation`` on every spec change, status kept
   apart from spec (a subresource: create and patch ignore it);
 - schema validation of every created or patched object against the CRD's v1beta1
   openAPIV3Schema (422 Invalid naming the field), strict about unknown fields.
 
-A small stand-in for the KServe controller (Serverless mode) writes the status: each change of the
-predictor (other than ``canaryTrafficPercent``) is a new revision ``NAME-predictor-0000N`` that
-becomes ready after ``ready_after`` seconds, or never does, or fails, as the test asks
+A small stand-in for the KServe controller (Serverless mode) writes the status, AFTER the write and
+never inside it: a create or patch answers with the status as it was (the previous generation's
+``Ready=True``, ``observedGeneration`` behind ``metadata.generation``), and the controller observes
+the new generation only ``reconcile_after`` seconds later, as the real one does from its informer
+(KServe ``pkg/apis/serving/v1beta1/inference_service_status.go``, ``PropagateStatus``: the
+InferenceService's ``observedGeneration`` is copied from the Knative Service's, so until Knative
+has seen the new spec the status is the old revision's). Revisions of an earlier generation that
+become ready in that window change the status under the old ``observedGeneration``, which a
+rollout must not take for its own. Each change of the predictor (other than
+``canaryTrafficPercent``) observed by the controller is a new revision ``NAME-predictor-0000N``
+that becomes ready after ``ready_after`` seconds, or never does, or fails, as the test asks
 (:class:`Behaviour`); traffic is split as KServe splits it (``canaryTrafficPercent`` to the latest
 ready revision, the rest to the last rolled-out one; 100 % to the latest when it is unset), with
 ``latest``/``prev`` tag URLs. Each revision's URL is the one the test maps its storageUri to
@@ -65,6 +84,8 @@ class Behaviour:
 
     Attributes:
         ready_after: Seconds until a new revision is ready.
+        reconcile_after: Seconds between a write and the controller observing it: the window in
+            which the status is the previous generation's.
         never_ready: Storage URIs whose revisions never become ready (Ready stays Unknown).
         failing: Storage URIs whose revisions fail: Ready becomes False (RevisionFailed).
         load_failing: Storage URIs whose model fails to load (modelStatus BlockedByFailedLoad).
@@ -72,10 +93,40 @@ class Behaviour:
     """
 
     ready_after: float = 0.2
+    reconcile_after: float = 0.15
     never_ready: set[str] = dataclasses.field(default_factory=set)
     failing: set[str] = dataclasses.field(default_factory=set)
     load_failing: set[str] = dataclasses.field(default_factory=set)
     endpoints: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+REASONS = {
+    404: "NotFound",
+    429: "TooManyRequests",
+    500: "InternalError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
+
+
+@dataclasses.dataclass
+class Fault:
+    """A failure the server answers with instead of serving a request (see :attr:`faults`).
+
+    Attributes:
+        verb: ``get``, ``list``, ``watch``, ``create`` or ``patch``.
+        answer: An HTTP status (a Status body with the API server's reason for it; 429 with
+            ``Retry-After: 1`` as API priority and fairness sends it), or ``"reset"``: the
+            connection is closed without an answer (a restarting API server or a dropped proxy).
+        times: How many matching requests fail.
+        skip: How many matching requests are served before the first failure.
+    """
+
+    verb: str
+    answer: int | str
+    times: int = 1
+    skip: int = 0
 
 
 @dataclasses.dataclass
@@ -129,15 +180,17 @@ class FakeKubeApi:
     """The store, the stand-in controller and the HTTP server (see the module docstring).
 
     Attributes:
-        allowed: The verbs the caller's service account may use.
+        grants: Namespace to the verbs the caller's service account may use there (a Role
+            bound in that namespace); :attr:`allowed` is the ``models`` namespace's.
         behaviour: How new revisions behave.
-        namespaces: Namespaces that exist.
+        namespaces: Namespaces that exist (``staging`` exists but grants nothing).
         requests: Every request received, as ``(method, path and query, content type)``.
         patches: Every patch body received, in order.
         conflict_next_patches: That many coming patches answer 409 (another client won the race).
         expire_next_watches: That many coming watches answer 410 Expired (a compacted
             resourceVersion), as after an etcd compaction.
         crd_installed: False answers every request 404, as a cluster without KServe does.
+        faults: Failures to answer with (:class:`Fault`), tried in order for each request.
     """
 
     def __init__(self) -> None:
@@ -154,19 +207,50 @@ class FakeKubeApi:
             self._reset()
 
     def _reset(self) -> None:
-        self.allowed: set[str] = set(VERBS)
+        self.grants: dict[str, set[str]] = {"models": set(VERBS), "default": set(VERBS)}
         self.behaviour = Behaviour()
-        self.namespaces = {"models", "default"}
+        self.namespaces = {"models", "default", "staging"}
         self.requests: list[tuple[str, str, str]] = []
         self.patches: list[dict] = []
         self.conflict_next_patches = 0
         self.expire_next_watches = 0
         self.crd_installed = True
+        self.faults: list[Fault] = []
         self._objects: dict[tuple[str, str], dict] = {}
         self._revisions: dict[tuple[str, str], list[Revision]] = {}
         self._events: list[tuple[int, str, str, str, dict]] = []  # rv, type, ns, name, object
+        self._compacted = 0  # events up to this resourceVersion are forgotten
+        self._observed: dict[tuple[str, str], dict] = {}  # what the controller last saw
         self._rv = getattr(self, "_rv", 1000)  # never goes back: old watchers stay consistent
         self._timers = []
+
+    @property
+    def allowed(self) -> set[str]:
+        """The verbs granted in the ``models`` namespace (discard one to take it away)."""
+        return self.grants.setdefault("models", set())
+
+    def compact(self) -> int:
+        """Forgets the event history up to now, as an etcd compaction does; returns that version.
+
+        A watch from an older resourceVersion then answers 410 Expired.
+        """
+        with self._changed:
+            self._compacted = self._rv
+            self._events = []
+            return self._compacted
+
+    def fault_for(self, verb: str) -> Fault | None:
+        """The fault the next ``verb`` request is answered with, if any (and counts it)."""
+        with self._changed:
+            for fault in self.faults:
+                if fault.verb != verb or fault.times <= 0:
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
+                fault.times -= 1
+                return fault
+            return None
 
     # ----- the store -----------------------------------------------------------------------
     def _next_rv(self) -> str:
@@ -198,9 +282,7 @@ class FakeKubeApi:
         with self._changed:
             obj = self._store_new(copy.deepcopy(manifest))
             key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
-            revision = self._revisions[key][-1]
-            if revision.storage_uri not in self.behaviour.never_ready:
-                self._settle_locked(key, revision)
+            self._observe(key, settle_now=True)
             return copy.deepcopy(self._objects[key])
 
     def revisions(self, namespace: str, name: str) -> list[Revision]:
@@ -210,7 +292,7 @@ class FakeKubeApi:
             ]
 
     def _authorize(self, verb: str, namespace: str, name: str | None) -> None:
-        if verb in self.allowed:
+        if verb in self.grants.get(namespace, ()):
             return
         target = (
             f'{PLURAL}.{GROUP} "{name}" is forbidden' if name else f"{PLURAL}.{GROUP} is forbidden"
@@ -252,7 +334,6 @@ class FakeKubeApi:
         )
         self._objects[(namespace, name)] = body
         self._revisions[(namespace, name)] = []
-        self._new_revision_if_changed(namespace, name)
         self._record("ADDED", body)
         return body
 
@@ -311,7 +392,7 @@ class FakeKubeApi:
                     )
                 )
             self._store_new(copy.deepcopy(body))
-            self._reconcile(namespace, name)
+            self._schedule_observe((namespace, name))
             return copy.deepcopy(self._objects[(namespace, name)])
 
     def _get(self, namespace: str, name: str) -> dict:
@@ -370,16 +451,10 @@ class FakeKubeApi:
                 raise ApiError(conflict)
             patch = copy.deepcopy(body)
             patch.pop("status", None)
-            for key in (
-                "resourceVersion",
-                "uid",
-                "generation",
-                "creationTimestamp",
-                "name",
-                "namespace",
-            ):
+            for key in ("resourceVersion", "generation"):
                 (patch.get("metadata") or {}).pop(key, None)
             updated = merge(current, patch)
+            _check_identity(current, updated, name, namespace)
             updated["status"] = current.get("status", {})
             self._validate(updated)
             if updated.get("spec") != current.get("spec"):
@@ -390,11 +465,19 @@ class FakeKubeApi:
             self._objects[(namespace, name)] = updated
             self._record("MODIFIED", updated)
             if updated.get("spec") != current.get("spec"):
-                self._new_revision_if_changed(namespace, name)
-                self._reconcile(namespace, name)
+                self._schedule_observe((namespace, name))
             return copy.deepcopy(self._objects[(namespace, name)])
 
+    def current_as_added(self, namespace: str, selector: str | None) -> list[dict]:
+        """Synthetic ADDED events for the objects as they are now (a watch from version 0)."""
+        return [
+            {"type": "ADDED", "object": copy.deepcopy(obj)}
+            for (ns, name), obj in sorted(self._objects.items())
+            if ns == namespace and _selected(name, selector)
+        ]
+
     def events_after(self, namespace: str, selector: str | None, version: int) -> list[dict]:
+        """The events after ``version`` (the caller holds the lock and checked compaction)."""
         return [
             {"type": kind, "object": copy.deepcopy(obj)}
             for rv, kind, ns, name, obj in self._events
@@ -402,23 +485,54 @@ class FakeKubeApi:
         ]
 
     # ----- the stand-in KServe controller -----------------------------------------------------
-    def _new_revision_if_changed(self, namespace: str, name: str) -> None:
-        obj = self._objects[(namespace, name)]
-        template = {
-            k: v for k, v in obj["spec"]["predictor"].items() if k != "canaryTrafficPercent"
+    def _schedule_observe(self, key: tuple[str, str]) -> None:
+        """The controller sees the write ``reconcile_after`` seconds later (its informer's lag)."""
+        timer = threading.Timer(self.behaviour.reconcile_after, self._observe_later, (key,))
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def _observe_later(self, key: tuple[str, str]) -> None:
+        with self._changed:
+            if key in self._objects:
+                self._observe(key)
+
+    def _observe(self, key: tuple[str, str], settle_now: bool = False) -> None:
+        """The controller reconciles the current spec: a new revision if the predictor changed,
+        then the status, with ``observedGeneration`` the generation it saw."""
+        obj = self._objects[key]
+        self._observed[key] = {
+            "generation": obj["metadata"]["generation"],
+            "spec": copy.deepcopy(obj["spec"]),
         }
+        revision = self._new_revision_if_changed(*key, settle_now=settle_now)
+        if (
+            settle_now
+            and revision is not None
+            and revision.storage_uri not in self.behaviour.never_ready
+        ):
+            self._settle_locked(key, revision)
+            return
+        self._reconcile(*key)
+
+    def _new_revision_if_changed(
+        self, namespace: str, name: str, settle_now: bool = False
+    ) -> Revision | None:
+        spec = self._observed[(namespace, name)]["spec"]
+        template = {k: v for k, v in spec["predictor"].items() if k != "canaryTrafficPercent"}
         revisions = self._revisions[(namespace, name)]
         if revisions and revisions[-1].template == template:
-            return
+            return None
         revision = Revision(f"{name}-predictor-{len(revisions) + 1:05d}", copy.deepcopy(template))
         revisions.append(revision)
         behaviour = self.behaviour
-        if revision.storage_uri in behaviour.never_ready:
-            return
+        if revision.storage_uri in behaviour.never_ready or settle_now:
+            return revision
         timer = threading.Timer(behaviour.ready_after, self._settle, (namespace, name, revision))
         timer.daemon = True
         self._timers.append(timer)
         timer.start()
+        return revision
 
     def _settle(self, namespace: str, name: str, revision: Revision) -> None:
         with self._changed:
@@ -442,6 +556,7 @@ class FakeKubeApi:
 
     def _reconcile(self, namespace: str, name: str) -> None:
         obj = self._objects[(namespace, name)]
+        observed = self._observed[(namespace, name)]
         revisions = self._revisions[(namespace, name)]
         status = copy.deepcopy(obj.get("status") or {})
         predictor = status.setdefault("components", {}).setdefault("predictor", {})
@@ -451,7 +566,7 @@ class FakeKubeApi:
         predictor["latestCreatedRevision"] = latest.name
         if latest_ready is not None:
             predictor["latestReadyRevision"] = latest_ready.name
-        canary = obj["spec"]["predictor"].get("canaryTrafficPercent")
+        canary = observed["spec"]["predictor"].get("canaryTrafficPercent")
         rolled_out = next(
             (item for item in revisions if item.name == predictor.get("latestRolledoutRevision")),
             None,
@@ -534,7 +649,7 @@ class FakeKubeApi:
                     "targetModelState": "Loaded" if latest.state == "ready" else "Pending",
                 },
             }
-        status["observedGeneration"] = obj["metadata"]["generation"]
+        status["observedGeneration"] = observed["generation"]
         status["deploymentMode"] = "Serverless"
         if status != obj.get("status"):
             obj["status"] = status
@@ -627,6 +742,8 @@ class FakeKubeApi:
                     if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                         raise ApiError(_status(401, "Unauthorized", "Unauthorized"))
                     namespace, name, query = self._route()
+                    if self._faulted(method, name, query):
+                        return
                     if method == "GET" and name:
                         self._send(200, api.get(namespace, name))
                     elif method == "GET":
@@ -678,6 +795,39 @@ class FakeKubeApi:
                 except ApiError as error:
                     self._send(error.status["code"], error.status)
 
+            def _faulted(self, method: str, name: str | None, query: dict[str, list[str]]) -> bool:
+                watching = (query.get("watch") or ["false"])[0].lower() in ("true", "1")
+                verb = {
+                    ("GET", True): "get",
+                    ("POST", False): "create",
+                    ("PATCH", True): "patch",
+                }.get((method, name is not None))
+                if method == "GET" and name is None:
+                    verb = "watch" if watching else "list"
+                fault = api.fault_for(verb) if verb else None
+                if fault is None:
+                    return False
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if fault.answer == "reset":
+                    self.close_connection = True
+                    return True
+                code = int(fault.answer)
+                details = {"name": name, "group": GROUP, "kind": PLURAL} if code == 404 else None
+                message = (
+                    f'{PLURAL}.{GROUP} "{name}" not found'
+                    if code == 404
+                    else f"injected failure: {REASONS.get(code, 'Failure')}"
+                )
+                body = json.dumps(_status(code, REASONS.get(code, "Failure"), message, details))
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                if code == 429:
+                    self.send_header("Retry-After", "1")
+                self.end_headers()
+                self.wfile.write(body.encode())
+                return True
+
             def _watch(
                 self, namespace: str, selector: str | None, query: dict[str, list[str]]
             ) -> None:
@@ -696,25 +846,35 @@ class FakeKubeApi:
                     self.wfile.flush()
 
                 try:
-                    if api.expire_next_watches > 0:
-                        api.expire_next_watches -= 1
+                    with api._changed:
+                        expired = api.expire_next_watches > 0 or (0 < version < api._compacted)
+                        if api.expire_next_watches > 0:
+                            api.expire_next_watches -= 1
+                        if expired:
+                            events = []
+                        elif version == 0:  # "any": the state now, as ADDED events, then changes
+                            events = api.current_as_added(namespace, selector)
+                            version = api._rv
+                        else:
+                            events = api.events_after(namespace, selector, version)
+                            version = api._rv
+                    if expired:
                         status = _status(
                             410, "Expired", f"too old resource version: {version} ({api._rv})"
                         )
                         chunk(json.dumps({"type": "ERROR", "object": status}).encode() + b"\n")
                     else:
                         while True:
+                            for event in events:
+                                chunk(json.dumps(event).encode() + b"\n")
                             with api._changed:
                                 events = api.events_after(namespace, selector, version)
+                                version = api._rv
                                 if not events:
                                     remaining = deadline - time.monotonic()
                                     if remaining <= 0:
                                         break
                                     api._changed.wait(min(remaining, 0.5))
-                                    continue
-                            for event in events:
-                                version = int(event["object"]["metadata"]["resourceVersion"])
-                                chunk(json.dumps(event).encode() + b"\n")
                     chunk(b"")
                 except (BrokenPipeError, ConnectionResetError):
                     pass
@@ -747,6 +907,40 @@ class FakeKubeApi:
             server.server_close()
             for timer in self._timers:
                 timer.cancel()
+
+
+def _check_identity(current: dict, updated: dict, name: str, namespace: str) -> None:
+    """Refuses a patch that renames the object or rewrites what the server assigned."""
+    meta = updated.get("metadata") or {}
+    if meta.get("name") != name:
+        raise ApiError(
+            _status(
+                400,
+                "BadRequest",
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL "
+                f"({name})",
+            )
+        )
+    if meta.get("namespace") != namespace:
+        raise ApiError(
+            _status(
+                400,
+                "BadRequest",
+                f"the namespace of the object ({meta.get('namespace')}) does not match the "
+                f"namespace on the URL ({namespace})",
+            )
+        )
+    for key in ("uid", "creationTimestamp"):
+        if meta.get(key) != current["metadata"].get(key):
+            raise ApiError(
+                _status(
+                    422,
+                    "Invalid",
+                    f'InferenceService.{GROUP} "{name}" is invalid: metadata.{key}: Invalid '
+                    f"value: {json.dumps(meta.get(key))}: field is immutable",
+                    {"name": name, "group": GROUP, "kind": "InferenceService"},
+                )
+            )
 
 
 def _selected(name: str, selector: str | None) -> bool:

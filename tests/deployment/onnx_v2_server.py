@@ -6,12 +6,21 @@ with the outputs the request names (all of the graph's when it names none), as T
 serves both layouts: an sklearn Model's export (one ``[rows, 1]`` tensor per feature column,
 answering ``label``) and a PyTorch Model's ``model/1/model.onnx`` (one FP32 ``features`` tensor
 ``[rows, n_features]``, answering ``probabilities``). ``GET /v2/models/model/ready`` answers 200.
-It does not read config.pbtxt and does not implement Triton's other endpoints, batching or binary
-tensors. Imported as ``deployment.onnx_v2_server`` (pytest puts tests/ on the path).
+
+Before running the graph it checks each request against the model's ``config.pbtxt`` (beside the
+version folder holding the ONNX file), as Triton's ``InferenceRequest::Normalize`` does
+(triton-inference-server/core ``src/infer_request.cc``): an input the configuration does not name
+("unexpected inference input 'x' for model 'model'"), a missing input, a datatype other than the
+configured one ("inference input data-type is 'FP64', model expects 'FP32' for 'model'") or a shape
+that does not match the configured dims, ``-1`` matching any size ("unexpected shape for input 'x'
+for model 'model'. Expected [-1,1], got [5]") are answered 400 with that message; the data are then
+read as the declared datatype, not cast. It does not implement Triton's other endpoints, batching
+or binary tensors. Imported as ``deployment.onnx_v2_server`` (pytest puts tests/ on the path).
 """
 
 import contextlib
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +38,71 @@ DATATYPES = {
     np.dtype(np.bool_): "BOOL",
 }
 """numpy dtypes of graph outputs to V2 datatypes; anything else (text) is BYTES."""
+
+NUMPY_TYPES = {
+    "FP32": np.float32,
+    "FP64": np.float64,
+    "INT64": np.int64,
+    "INT32": np.int32,
+    "BOOL": np.bool_,
+    "BYTES": object,
+}
+"""V2 datatypes of request tensors to the numpy dtypes their data are read as."""
+
+_INPUT = re.compile(
+    r'\{\s*name:\s*"(?P<name>[^"]+)"\s*data_type:\s*TYPE_(?P<type>\w+)\s*'
+    r"dims:\s*\[(?P<dims>[^\]]*)\]\s*\}"
+)
+
+
+def configured_inputs(config_file: Path) -> dict[str, tuple[str, list[int]]]:
+    """The ``input [...]`` entries of a config.pbtxt: name to (V2 datatype, dims).
+
+    Triton's TYPE_STRING is the V2 protocol's BYTES; the other TYPE_X are X.
+    """
+    text = config_file.read_text(encoding="utf-8")
+    section = text[text.index("input [") : text.index("output [")]
+    found = {}
+    for match in _INPUT.finditer(section):
+        datatype = match["type"]
+        dims = [int(item) for item in match["dims"].replace(" ", "").split(",") if item]
+        found[match["name"]] = ("BYTES" if datatype == "STRING" else datatype, dims)
+    return found
+
+
+def _dims(values: list[int]) -> str:
+    return "[" + ",".join(str(value) for value in values) + "]"
+
+
+def check_inputs(
+    request: dict, inputs: dict[str, tuple[str, list[int]]], model_name: str
+) -> str | None:
+    """Triton's refusal of a request's inputs, or None when they match the configuration."""
+    tensors = request.get("inputs", [])
+    for tensor in tensors:
+        if tensor["name"] not in inputs:
+            return f"unexpected inference input '{tensor['name']}' for model '{model_name}'"
+    if len(tensors) != len(inputs):
+        return (
+            f"expected {len(inputs)} inputs but got {len(tensors)} inputs for model '{model_name}'"
+        )
+    for tensor in tensors:
+        datatype, dims = inputs[tensor["name"]]
+        if tensor["datatype"] != datatype:
+            return (
+                f"inference input data-type is '{tensor['datatype']}', model expects "
+                f"'{datatype}' for '{model_name}'"
+            )
+        shape = list(tensor["shape"])
+        if len(shape) != len(dims) or any(
+            want != -1 and want != got for want, got in zip(dims, shape, strict=True)
+        ):
+            return (
+                f"unexpected shape for input '{tensor['name']}' for model '{model_name}'. "
+                f"Expected {_dims(dims)}, got {_dims(shape)}"
+            )
+    return None
+
 
 Tamper = Callable[[str, np.ndarray], np.ndarray]
 """Changes an output (by name) before it is answered: a server giving wrong answers."""
@@ -50,6 +124,7 @@ def onnx_v2_server(
         received: Each inference request's JSON body is appended here.
     """
     session = onnxruntime.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    inputs = configured_inputs(Path(onnx_file).parent.parent / "config.pbtxt")
     graph_outputs = [output.name for output in session.get_outputs()]
 
     class Handler(BaseHTTPRequestHandler):
@@ -83,10 +158,14 @@ def onnx_v2_server(
                 error = f"unexpected inference output '{unknown[0]}' for model '{model_name}'"
                 self._answer(400, {"error": error})
                 return
+            refusal = check_inputs(request, inputs, model_name)
+            if refusal is not None:
+                self._answer(400, {"error": refusal})
+                return
             try:
                 feeds = {}
                 for tensor in request["inputs"]:
-                    dtype = object if tensor["datatype"] == "BYTES" else np.float32
+                    dtype = NUMPY_TYPES[tensor["datatype"]]
                     feeds[tensor["name"]] = np.asarray(tensor["data"], dtype=dtype).reshape(
                         tensor["shape"]
                     )

@@ -384,3 +384,88 @@ def test_merge_patch_and_predictor_patch():
         "model": {"storageUri": "s3://b/m2", "resources": {"limits": {"nvidia.com/gpu": None}}},
     }
     assert merge_patch({"a": 1, "b": {"c": 2}}, {"b": {"c": 3}}) == {"a": None, "b": {"c": 3}}
+
+
+# ----- the stale-status window: the controller observes a write only after it ----------------
+
+
+def test_stale_failure_of_the_previous_generation_is_not_this_rollouts(kube):
+    # Revision 1 failed: Ready=False for generation 1. Right after the patch (generation 2) the
+    # status is still generation 1's; only observedGeneration tells that it is not the verdict on
+    # the new revision.
+    kube.behaviour.failing.add("s3://bucket/m1")
+    kube.put(manifest("m1"))
+    kube.behaviour.reconcile_after = 0.5
+
+    result = rollout(kube, Smoke(), "m2").run()
+
+    assert result.action == "patched"
+    assert result.revision == f"{NAME}-predictor-00002"
+    assert percent_by_revision(kube) == {f"{NAME}-predictor-00002": 100}
+
+
+def test_older_revision_becoming_ready_in_the_stale_window_is_not_taken_for_the_new_one(kube):
+    # Another client's revision 2 (m2) is still starting when this rollout patches m3. Revision 2
+    # becomes ready while the controller has not yet observed generation 3: the status then shows
+    # a ready latest revision that is not the one read before, under observedGeneration 2.
+    endpoints = {f"s3://bucket/{model}": f"http://{model}.test" for model in ("m1", "m2", "m3")}
+    kube.behaviour.endpoints.update(endpoints)
+    kube.put(manifest("m1"))
+    kube.behaviour.ready_after = 0.6
+    kube.behaviour.reconcile_after = 0.0
+    other = live(kube)
+    kube.patch(
+        NAMESPACE,
+        NAME,
+        {
+            "spec": {
+                "predictor": {
+                    "model": {**other["spec"]["predictor"]["model"], "storageUri": "s3://bucket/m2"}
+                }
+            }
+        },
+    )
+    assert wait_until_status(
+        kube, lambda item: item["latestCreatedRevision"] == f"{NAME}-predictor-00002"
+    )
+    kube.behaviour.reconcile_after = 1.2  # revision 2 gets ready inside this rollout's window
+    kube.behaviour.ready_after = 0.1
+    smoke = Smoke()
+
+    result = rollout(kube, smoke, "m3").run()
+
+    assert smoke.urls == ["http://m3.test"]
+    assert result.revision == f"{NAME}-predictor-00003"
+    assert percent_by_revision(kube) == {f"{NAME}-predictor-00003": 100}
+
+
+def wait_until_status(kube, predicate, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        predictor = live(kube).get("status", {}).get("components", {}).get("predictor", {})
+        if predictor and predicate(predictor):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_write_answers_with_the_status_before_it(kube):
+    kube.put(manifest("m1"))
+    kube.behaviour.reconcile_after = 0.3
+    services = InferenceServices(connect(), NAMESPACE)
+    before = services.get(NAME)
+
+    patched = services.patch(
+        NAME, {"spec": {"predictor": {"model": {"storageUri": "s3://bucket/m2"}}}}
+    )
+
+    assert patched["metadata"]["generation"] == 2
+    assert patched["status"] == before["status"]  # Ready=True, observedGeneration 1
+    assert patched["status"]["observedGeneration"] == 1
+    service, done = services.wait_for(
+        NAME, lambda item: item["status"]["observedGeneration"] == 2, 5
+    )
+    assert done
+    assert service["status"]["components"]["predictor"]["latestCreatedRevision"] == (
+        f"{NAME}-predictor-00002"
+    )

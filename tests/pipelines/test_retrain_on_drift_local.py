@@ -61,7 +61,9 @@ def test_shifted_data_retrains_through_tabular_classification(csv_files: dict, t
     for step in ("validate-dataset", "split-dataset", "train-sklearn", "evaluate-classifier"):
         assert steps[step] == "succeeded", step
     assert summary["gate"] is not None
-    # The retrained model passes the gate or not (exit 0 or 3), as tabular-classification exits.
-    assert code == (0 if summary["gate"]["approved"] else 3), summary["error"]
-    if summary["gate"]["approved"]:
-        assert summary["registry"]["model_version"] == "1"
+    # No champion yet, so the absolute thresholds decide; the forest retrained on the shifted rows
+    # (seed 42) passes them: exit 0, and the first version is registered. Exit 3 here would be a
+    # different outcome, not an accepted alternative.
+    assert summary["gate"]["approved"] is True, summary["gate"]["reasons"]
+    assert code == 0, summary["error"]
+    assert summary["registry"]["model_version"] == "1"

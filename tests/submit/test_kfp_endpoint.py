@@ -82,16 +82,27 @@ def test_follow_run_reports_changes_and_stops_at_a_final_state(fake_kfp: FakeKfp
     )
 
     assert result.state == "SUCCEEDED" and not result.timed_out
+    # The workflow's root DAG node comes first; the driver nodes are not reported (they did not
+    # fail), though the backend lists them.
+    root = "tiny-" + run.run_id[-4:]
     assert changes == [
-        ("first", "RUNNING"),
+        (root, "RUNNING"),
         ("run", "RUNNING"),
+        ("first", "RUNNING"),
         ("first", "SUCCEEDED"),
         ("second", "RUNNING"),
         ("second", "SUCCEEDED"),
+        (root, "SUCCEEDED"),
         ("run", "SUCCEEDED"),
     ]
-    assert sleeps == [7.0, 7.0]
-    assert [task.name for task in result.tasks] == ["first", "second"]
+    assert sleeps == [7.0] * 4
+    assert [task.name for task in result.tasks] == [
+        "first-driver",
+        root,
+        "first",
+        "second-driver",
+        "second",
+    ]
 
 
 def _tiny_pipeline(path) -> str:
@@ -135,3 +146,19 @@ def test_unknown_fields_are_found_in_nested_models():
         "runtime_config.root",
         "run_details.task_details[0].colour",
     ]
+
+
+def test_failure_reason_names_the_innermost_failed_node():
+    tasks = [
+        kfp_endpoint.TaskState("r", "pipe-0001", "FAILED", children=("g", "a")),
+        kfp_endpoint.TaskState("a", "ingest", "SUCCEEDED"),
+        kfp_endpoint.TaskState("g", "gate-approved", "FAILED", children=("d", "s")),
+        kfp_endpoint.TaskState("d", "serve-check-driver", "SUCCEEDED"),
+        kfp_endpoint.TaskState("s", "serve-check", "FAILED"),
+    ]
+    assert kfp_endpoint.failure_reason(tasks).startswith("step serve-check failed (")
+    driver = [*tasks[:3], kfp_endpoint.TaskState("d", "serve-check-driver", "FAILED")]
+    assert kfp_endpoint.failure_reason(driver).startswith(
+        "step serve-check did not start: its driver failed ("
+    )
+    assert kfp_endpoint.failure_reason(tasks[1:2]) is None

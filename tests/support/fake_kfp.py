@@ -9,9 +9,20 @@ upload of a pipeline and of a version, list and get versions); experiments (list
 create, get); runs (create from a pipeline version or an inline spec, get, list); recurring runs
 (create, list with a filter, get, delete); bearer-token checks; google.rpc.Status error bodies.
 
-A run is played from its pipeline spec: the executor tasks in dependency order, one more of them
-finished at each read of the run, as a :class:`RunScript` says (which tasks a condition skips,
-which task fails). What a real backend does beyond that is not imitated (see the README notes).
+A run is played from its pipeline spec, one more node finished at each read of the run, as a
+:class:`RunScript` says (which tasks a condition skips, which task fails), and reported the way the
+backend reports it. The v2beta1 ``run_details.task_details`` of a run on the Argo engine are the
+Argo workflow's nodes (kubeflow/pipelines ``backend/src/apiserver/server/api_converter.go``,
+``toModelTasks`` for an ``ExecutionSpec`` and ``toApiPipelineTaskDetail``, KFP 2.x): one entry per
+node, sorted by node name, with the node's display name, its phase as the state, and its children;
+the Argo compiler (``backend/src/v2/compiler/argocompiler``, ``container.go`` and ``dag.go``) makes
+a ``NAME-driver`` node before each task, a DAG node for each group (condition branches, nested
+pipelines) and the workflow's root DAG node. A branch whose condition is false is a Skipped DAG
+node whose tasks never appear. ``toApiPipelineTaskDetail`` never fills ``error`` from the
+component's failure, and ``toApiRun`` fills the run's ``error`` only when converting the stored run
+fails: a failed step shows only as FAILED nodes (the step and every group above it), and its
+reason is in its pod's log. What a real backend does beyond that is not imitated (see the README
+notes).
 """
 
 import dataclasses
@@ -22,7 +33,6 @@ import json
 import re
 import threading
 import urllib.parse
-from collections.abc import Iterator
 
 import kfp_server_api
 import yaml
@@ -46,16 +56,25 @@ class RunScript:
     """How the fake plays a run.
 
     Attributes:
-        skip: Tasks that do not run (in a condition branch not taken).
+        skip: Tasks that do not run: the condition branch holding each is Skipped.
         fail_at: The task that fails; the run fails with it and no later task runs.
-        error: The failing task's error message.
-        tasks_per_read: How many more tasks have finished at each read of the run.
+        tasks_per_read: How many more nodes have finished at each read of the run.
     """
 
     skip: tuple[str, ...] = ("record-rejection",)
     fail_at: str | None = None
-    error: str = "ComponentInputError: something a person can act on"
     tasks_per_read: int = 1
+
+
+@dataclasses.dataclass
+class Node:
+    """An Argo workflow node of a run: ``kind`` is ``dag``, ``driver`` or ``container``."""
+
+    name: str
+    kind: str
+    parent: str | None
+    children: list[str] = dataclasses.field(default_factory=list)
+    conditional: bool = False
 
 
 @dataclasses.dataclass
@@ -129,12 +148,14 @@ class _Body:
         self.data = json.dumps(data)
 
 
-def _container_tasks(spec: dict) -> list[str]:
-    """Executor tasks of a pipeline spec, nested DAGs flattened, in dependency order, by their
-    display names (``taskInfo.name``)."""
+def _nodes(spec: dict, root_name: str) -> list[Node]:
+    """The Argo nodes of a run of ``spec``, in the order they run: the root DAG node, then for
+    each task in dependency order its driver and the task (a DAG node for a group, followed by
+    its own nodes)."""
     components = spec.get("components", {})
+    found = [Node(root_name, "dag", None)]
 
-    def ordered(dag: dict) -> Iterator[str]:
+    def walk(dag: dict, parent: Node) -> None:
         tasks = dag.get("tasks", {})
         done: set[str] = set()
         while len(done) < len(tasks):
@@ -147,13 +168,21 @@ def _container_tasks(spec: dict) -> list[str]:
                 raise ApiError(400, 3, "pipeline spec has a dependency cycle")
             for name in ready:
                 done.add(name)
+                display = tasks[name].get("taskInfo", {}).get("name", name)
                 component = components.get(tasks[name]["componentRef"]["name"], {})
-                if "dag" in component:
-                    yield from ordered(component["dag"])
-                else:
-                    yield tasks[name].get("taskInfo", {}).get("name", name)
+                kind = "dag" if "dag" in component else "container"
+                conditional = bool(tasks[name].get("triggerPolicy", {}).get("condition"))
+                for node in (
+                    Node(f"{display}-driver", "driver", parent.name),
+                    Node(display, kind, parent.name, conditional=conditional),
+                ):
+                    parent.children.append(node.name)
+                    found.append(node)
+                if kind == "dag":
+                    walk(component["dag"], found[-1])
 
-    return list(ordered(spec.get("root", {}).get("dag", {})))
+    walk(spec.get("root", {}).get("dag", {}), found[0])
+    return found
 
 
 def _spec_of(document: object) -> dict:
@@ -516,57 +545,98 @@ class FakeKfp:
         run.state = "PENDING"
         run.storage_state = "AVAILABLE"
         self.runs[run.run_id] = run
-        self._plans[run.run_id] = (_container_tasks(spec), self.script, 0)
+        root = f"{spec.get('pipelineInfo', {}).get('name', 'pipeline')}-{run.run_id[-4:]}"
+        self._plans[run.run_id] = (_nodes(spec, root), self.script, 0)
         return run
 
-    def _task(self, run_id: str, index: int, name: str, state: str, error: str | None) -> object:
+    def _task(self, run_id: str, node: Node, state: str) -> object:
         return models.V2beta1PipelineTaskDetail(
             run_id=run_id,
-            task_id=f"{run_id}-task-{index}",
-            display_name=name,
+            task_id=f"{run_id}-{node.name}",
+            display_name=node.name,
             create_time=_now(),
             start_time=_now(),
-            end_time=_now() if state in ("SUCCEEDED", "FAILED") else None,
+            end_time=_now() if state in ("SUCCEEDED", "FAILED", "SKIPPED") else None,
             state=state,
-            error=models.GoogleRpcStatus(code=2, message=error) if error else None,
-            pod_name=f"{run_id}-{name}",
+            child_tasks=[
+                models.PipelineTaskDetailChildTask(task_id=f"{run_id}-{child}")
+                for child in node.children
+            ]
+            or None,
         )
+
+    @staticmethod
+    def _playing(nodes: list[Node], script: RunScript) -> tuple[list[Node], set[str]]:
+        """The nodes that run, in order, and the names of the Skipped branch nodes."""
+        by_name = {node.name: node for node in nodes}
+        skipped: set[str] = set()
+        for task in script.skip:
+            if task not in by_name:
+                continue
+            branch = by_name[task].parent
+            while branch is not None and not by_name[branch].conditional:
+                branch = by_name[branch].parent
+            if branch is None:
+                raise ApiError(500, 13, f"script skips {task!r}, which is in no condition branch")
+            skipped.add(branch)
+
+        def omitted(node: Node) -> bool:
+            parent = node.parent
+            while parent is not None:
+                if parent in skipped:
+                    return True
+                parent = by_name[parent].parent
+            return False
+
+        playing = [node for node in nodes if not omitted(node)]
+        if script.fail_at is not None:
+            names = [node.name for node in playing]
+            if script.fail_at not in names:
+                raise ApiError(500, 13, f"script fails at {script.fail_at!r}, not a task run")
+            playing = playing[: names.index(script.fail_at) + 1]
+        return playing, skipped
 
     def _get_run(self, run_id: str, **_: object) -> object:
         run = self.runs.get(run_id)
         if run is None:
             raise ApiError(404, 5, f"run {run_id!r} not found")
-        tasks, script, reads = self._plans[run_id]
-        playing = [name for name in tasks if name not in script.skip]
-        if script.fail_at is not None:
-            if script.fail_at not in playing:
-                raise ApiError(500, 13, f"script fails at {script.fail_at!r}, not a task run")
-            playing = playing[: playing.index(script.fail_at) + 1]
+        nodes, script, reads = self._plans[run_id]
+        by_name = {node.name: node for node in nodes}
+        playing, skipped = self._playing(nodes, script)
+        # DAG nodes finish when their last node does: only leaves (drivers, containers, skipped
+        # branches) advance the run.
+        steps = [node for node in playing if node.kind != "dag" or node.name in skipped]
         reads += 1
-        self._plans[run_id] = (tasks, script, reads)
-        done = (reads - 1) * script.tasks_per_read
-        finished = playing[:done]
-        details = []
-        for index, name in enumerate(finished):
-            failed = name == script.fail_at
-            details.append(
-                self._task(
-                    run_id,
-                    index,
-                    name,
-                    "FAILED" if failed else "SUCCEEDED",
-                    script.error if failed else None,
-                )
+        self._plans[run_id] = (nodes, script, reads)
+        done = min((reads - 1) * script.tasks_per_read, len(steps))
+        states: dict[str, str] = {}
+        for node in steps[:done]:
+            failed = node.name == script.fail_at
+            states[node.name] = (
+                "SKIPPED" if node.name in skipped else "FAILED" if failed else "SUCCEEDED"
             )
-        if done < len(playing):
-            details.append(self._task(run_id, done, playing[done], "RUNNING", None))
+        if done < len(steps):
+            states[steps[done].name] = "RUNNING"
+        finished = done == len(steps)
+        for node in reversed(playing):  # groups: from the innermost out
+            if node.kind != "dag" or node.name in skipped:
+                continue
+            below = [states[child] for child in node.children if child in states]
+            if not below:
+                continue
+            if "FAILED" in below and finished:
+                states[node.name] = "FAILED"
+            elif finished or (len(below) == len(node.children) and "RUNNING" not in below):
+                states[node.name] = "SUCCEEDED"
+            else:
+                states[node.name] = "RUNNING"
+        # Sorted by node name, as toModelTasks sorts the workflow's nodes.
+        details = [self._task(run_id, by_name[name], states[name]) for name in sorted(states)]
+        if not finished:
             run.state = "RUNNING"
         elif script.fail_at is not None:
             run.state = "FAILED"
             run.finished_at = _now()
-            run.error = models.GoogleRpcStatus(
-                code=2, message=f"task {script.fail_at} failed: {script.error}"
-            )
         else:
             run.state = "SUCCEEDED"
             run.finished_at = _now()

@@ -1,6 +1,7 @@
 """Log one training to MLflow (params, metrics, datasets, the model) and register the model.
 
-The model is read from the Model artifact's directory (its one ``model.joblib``, with joblib) and
+The model is read from the Model artifact's directory (its one ``model.joblib``, with our restricted
+unpickler, ``deployment.model_loading``) and
 logged with ``mlflow.sklearn.log_model`` in the skops format. Its pip requirements are pinned
 explicitly to the installed versions: letting MLflow infer them costs several seconds per call.
 """
@@ -13,7 +14,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import NamedTuple
 
-import joblib
 import mlflow
 import mlflow.sklearn
 import pandas as pd
@@ -28,6 +28,7 @@ from mlflow.models import infer_signature
 from sklearn.base import BaseEstimator
 
 from kfp_mlops.components.data.tables import fingerprint, read_parquet
+from kfp_mlops.components.deployment.model_loading import load_model_file
 from kfp_mlops.components.errors import ComponentInputError
 from kfp_mlops.components.registry.mlflow_registry import (
     check_alias,
@@ -45,7 +46,7 @@ MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
 """A KServe sklearn model directory must hold exactly one file with one of these suffixes."""
 REQUIRED_MODEL_METADATA = ("estimator", "hyperparameters", "feature_columns")
 TRUSTED_PACKAGES = ("sklearn", "numpy", "scipy", "pandas", "joblib")
-"""The packages a model may reference (the stock KServe runtime's unpickling allow-list)."""
+"""The packages a model may reference (our restricted unpickler's allow-list, model_loading.py)."""
 REQUIREMENTS = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
 """What loading the logged model needs besides MLflow itself (which MLflow adds)."""
 DATASET_PARTS = ("train", "validation", "test")
@@ -101,7 +102,7 @@ def load_model_directory(model_dir: str | os.PathLike[str]) -> BaseEstimator:
             f"model directory {folder} must hold exactly one model file, {MODEL_FILE}; "
             f"found: {found}"
         )
-    model = joblib.load(folder / MODEL_FILE)
+    model = load_model_file(folder / MODEL_FILE)  # our restricted unpickler: it runs no code
     if not isinstance(model, BaseEstimator):
         raise ComponentInputError(
             f"{folder / MODEL_FILE} holds a {type(model).__qualname__}, "

@@ -40,9 +40,9 @@ def tabular_classification(
     serving_format: str = "sklearn",
     canary_traffic_percent: int = 10,
 ) -> None:
-    """Ingests, validates and splits a table, trains and evaluates a classifier, and registers,
-    serve-checks and promotes it to champion (deploying it to KServe when asked) only when it
-    passes the champion/challenger gate.
+    """Ingests, validates and splits a table, trains and evaluates a classifier, and serve-checks,
+    registers and promotes it to champion (deploying it to KServe when asked, after checking the
+    champion has not changed) only when it passes the champion/challenger gate.
 
     Compiled with a GPU profile (``kfp-mlops compile --gpu PROFILE``), the training step is the
     PyTorch MLP (train_pytorch) on that GPU, with the parameters mlp_hyperparameters,
@@ -132,6 +132,14 @@ def tabular_classification(
     )
     gate.set_caching_options(False)  # the champion in MLflow changes between runs
     with dsl.If(gate.outputs["approved"] == True, name="gate-approved"):  # noqa: E712
+        # Proven to serve before it is registered (as TFX's InfraValidator runs before the
+        # Pusher): a model the serve-check refuses never becomes an MLflow version.
+        serve = deployment.serve_check(
+            model=train.outputs["model"],
+            test=split.outputs["test"],
+            target_column=target_column,
+        )
+        serve.set_caching_options(False)
         register = registry.register_model(
             model=train.outputs["model"],
             metrics=evaluate.outputs["metrics"],
@@ -142,15 +150,17 @@ def tabular_classification(
             registered_model_name=registered_model_name,
             kfp_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
             kfp_task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
-        )
+        ).after(serve)
         register.set_caching_options(False)
-        serve = deployment.serve_check(
-            model=train.outputs["model"],
-            test=split.outputs["test"],
-            target_column=target_column,
-        ).after(register)
-        serve.set_caching_options(False)
         with dsl.If(deploy_to_cluster == True, name="deploy-to-cluster"):  # noqa: E712
+            # The champion is checked before traffic moves; promotion checks again under the
+            # registry lock and rolls the deployment back if another run promoted in between.
+            champion_unchanged = registry.check_champion(
+                tracking_uri=mlflow_tracking_uri,
+                registered_model_name=registered_model_name,
+                compared_champion=gate.outputs["champion_version"],
+            ).after(register)
+            champion_unchanged.set_caching_options(False)
             deploy = deployment.deploy_inference_service(
                 model=train.outputs["model"],
                 test=split.outputs["test"],
@@ -158,7 +168,7 @@ def tabular_classification(
                 namespace=namespace,
                 model_format=serving_format,
                 canary_traffic_percent=canary_traffic_percent,
-            ).after(serve)
+            ).after(champion_unchanged)
             deploy.set_caching_options(False)
             registry.promote_champion(
                 tracking_uri=mlflow_tracking_uri,
@@ -173,7 +183,7 @@ def tabular_classification(
                 registered_model_name=registered_model_name,
                 model_version=register.outputs["model_version"],
                 compared_champion=gate.outputs["champion_version"],
-            ).after(serve).set_caching_options(False)
+            ).set_caching_options(False)
     with dsl.Else(name="gate-rejected"):
         evaluation.record_rejection(
             metrics=evaluate.outputs["metrics"], reasons=gate.outputs["reasons"]

@@ -7,5 +7,5 @@ registered model's aliases.
 
 from kfp_mlops.components.lazy import component_loader
 
-__all__ = ["promote_champion", "register_model"]
+__all__ = ["check_champion", "promote_champion", "register_model"]
 __getattr__ = component_loader(__name__, __all__)

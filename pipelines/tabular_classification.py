@@ -5,7 +5,7 @@ from typing import Dict
 from kfp import dsl
 
 from kfp_mlops.components import deployment, evaluation, registry, tuning
-from kfp_mlops.pipelines import placement
+from kfp_mlops.pipelines import placement, time_limits
 from kfp_mlops.pipelines.data_steps import validated_splits
 from kfp_mlops.pipelines.tuning import tune_hyperparameters
 
@@ -117,6 +117,7 @@ def tabular_classification(
         hyperparameters=dsl.OneOf(tune.outputs["best_hyperparameters"], given.output),
         seed=seed,
     )
+    time_limits.limit(train, time_limits.TRAINING_SECONDS)
     evaluate = evaluation.evaluate_classifier(
         model=train.outputs["model"],
         test=split.outputs["test"],
@@ -140,6 +141,7 @@ def tabular_classification(
             target_column=target_column,
         )
         serve.set_caching_options(False)
+        time_limits.limit(serve, time_limits.SERVE_CHECK_SECONDS)
         register = registry.register_model(
             model=train.outputs["model"],
             metrics=evaluate.outputs["metrics"],
@@ -152,6 +154,7 @@ def tabular_classification(
             kfp_task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
         ).after(serve)
         register.set_caching_options(False)
+        time_limits.limit(register, time_limits.REGISTRY_SECONDS)
         with dsl.If(deploy_to_cluster == True, name="deploy-to-cluster"):  # noqa: E712
             # The champion is checked before traffic moves; promotion checks again under the
             # registry lock and rolls the deployment back if another run promoted in between.
@@ -170,6 +173,7 @@ def tabular_classification(
                 canary_traffic_percent=canary_traffic_percent,
             ).after(champion_unchanged)
             deploy.set_caching_options(False)
+            time_limits.limit(deploy, time_limits.DEPLOY_SECONDS)
             registry.promote_champion(
                 tracking_uri=mlflow_tracking_uri,
                 registered_model_name=registered_model_name,

@@ -10,6 +10,7 @@ from typing import Dict
 from kfp import dsl
 
 from kfp_mlops.components import data, monitoring
+from kfp_mlops.pipelines import credentials
 from kfp_mlops.pipelines.tabular_classification import DEFAULT_THRESHOLDS, tabular_classification
 
 NAME = "retrain-on-drift"
@@ -118,3 +119,4 @@ def retrain_on_drift(
         )
     with dsl.Else(name="keep-model"):
         monitoring.record_no_retraining(reasons=decision.outputs["reasons"])
+    credentials.attach_to_every_step()  # optional secrets; see pipelines/credentials.py

@@ -5,7 +5,7 @@ from typing import Dict
 from kfp import dsl
 
 from kfp_mlops.components import deployment, evaluation, registry, tuning
-from kfp_mlops.pipelines import placement, time_limits
+from kfp_mlops.pipelines import credentials, placement, time_limits
 from kfp_mlops.pipelines.data_steps import validated_splits
 from kfp_mlops.pipelines.tuning import tune_hyperparameters
 
@@ -192,3 +192,4 @@ def tabular_classification(
         evaluation.record_rejection(
             metrics=evaluate.outputs["metrics"], reasons=gate.outputs["reasons"]
         )
+    credentials.attach_to_every_step()  # optional secrets; see pipelines/credentials.py

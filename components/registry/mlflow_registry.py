@@ -18,6 +18,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from kfp_mlops.components.errors import ComponentInputError
+from kfp_mlops.components.uris import check_no_credentials
 
 _ALIAS = re.compile(r"^[\w-]+$")
 _VERSION_ALIAS = re.compile(r"^[vV]\d+$")
@@ -121,14 +122,16 @@ def connect(tracking_uri: str) -> MlflowClient:
             ``http(s)://`` address of an MLflow tracking server.
 
     Raises:
-        ComponentInputError: The URI is empty, unsupported, unreachable, refuses the credentials
-            or is not an MLflow store; the message names the URI (password hidden).
+        ComponentInputError: The URI is empty, carries a credential (``user:password@``, a secret
+            query key: they belong in the environment), is unsupported, unreachable, refuses the
+            credentials or is not an MLflow store; the message names the URI (password hidden).
     """
     if not tracking_uri.strip():
         raise ComponentInputError(
             "MLflow tracking URI is empty: give sqlite:///<folder>/mlflow.db or the http(s):// "
             "address of a tracking server"
         )
+    check_no_credentials(tracking_uri, "MLflow tracking URI")
     try:
         sqlite_database(tracking_uri)
         client = MlflowClient(tracking_uri=tracking_uri)

@@ -184,7 +184,10 @@ def load_registered_model(tracking_uri: str, version: RegisteredVersion) -> Pipe
     source = client.get_model_version_download_uri(version.name, version.version)
     with tempfile.TemporaryDirectory() as folder, mlflow_deserialization_off():
         local = mlflow.artifacts.download_artifacts(
-            artifact_uri=source, dst_path=folder, tracking_uri=tracking_uri
+            artifact_uri=source,
+            dst_path=folder,
+            tracking_uri=tracking_uri,
+            registry_uri=tracking_uri,
         )
         return load_model_folder(Path(local), version.model_uri)
 

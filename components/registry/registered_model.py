@@ -153,7 +153,7 @@ def _download(tracking_uri: str, model_uri: str, folder: str) -> str:
         name, _, version = reference.partition("/")
     source = client.get_model_version_download_uri(name, str(version))
     return mlflow.artifacts.download_artifacts(
-        artifact_uri=source, dst_path=folder, tracking_uri=tracking_uri
+        artifact_uri=source, dst_path=folder, tracking_uri=tracking_uri, registry_uri=tracking_uri
     )
 
 

@@ -37,9 +37,13 @@ class TouchesSentinel:
 
 def log_version(tracking_uri: str, model: object, serialization: str, **kwargs) -> None:
     """Logs ``model`` as a new version of ``hostile`` with alias champion, as an attacker could."""
+    artifacts = Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts"
+    experiment = mlflow.MlflowClient(tracking_uri).create_experiment(
+        f"hostile-{serialization}", artifact_location=artifacts.as_uri()
+    )
     mlflow.set_tracking_uri(tracking_uri)
     try:
-        with mlflow.start_run():
+        with mlflow.start_run(experiment_id=experiment):
             # Explicit requirements: inferring them would load (and so run) the model here.
             logged = mlflow.sklearn.log_model(
                 model,

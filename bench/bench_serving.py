@@ -6,9 +6,9 @@ Usage, from the repository root in the project's virtual environment::
     python bench/bench_serving.py --rounds 5 --requests 3000 --concurrent-requests 500
 
 - ours: ``python -m kfp_mlops.components.serving.model_server`` as ``kfp-mlops serve`` and the
-  serve-check run it: the model directory's ``model.joblib`` loaded by the restricted unpickler of
-  the stock KServe sklearn runtime, served by KServe's ModelServer/RESTServer on a socket bound to
-  127.0.0.1.
+  serve-check run it: the model directory's ``model.joblib`` loaded by our restricted unpickler
+  (the stock KServe sklearn runtime uses plain ``joblib.load``), served by KServe's
+  ModelServer/RESTServer on a socket bound to 127.0.0.1.
 - bare: the smallest ``kserve.Model`` a user would write for the same model: ``joblib.load`` in
   ``load``, ``get_predict_input`` + ``predict`` + ``get_predict_response`` in ``predict``, started
   with ``kserve.ModelServer(enable_grpc=False).start([model])`` (this file, ``--bare-server``).

@@ -6,6 +6,8 @@ import math
 from kfp.dsl import graph_component
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from kfp_mlops.components.common.uris import check_no_credentials
+
 _TYPES = pipeline_spec_pb2.ParameterType.ParameterTypeEnum
 
 
@@ -80,7 +82,8 @@ def parse_arguments(
     """Parses ``KEY=VALUE`` pairs into typed arguments of ``pipeline``.
 
     Integers, floats and booleans are parsed as such, dicts and lists as JSON, strings taken as they
-    are. An unknown key, a malformed pair or a value of the wrong type raises ValueError naming it.
+    are. An unknown key, a malformed pair, a value of the wrong type or a URI carrying a credential
+    (``components/common/uris.py``) raises ValueError naming it (the URI redacted).
     """
     types = parameter_types(pipeline)
     arguments: dict[str, object] = {}
@@ -92,4 +95,17 @@ def parse_arguments(
             known = ", ".join(sorted(types))
             raise ValueError(f"unknown parameter {name!r}; the pipeline's parameters are: {known}")
         arguments[name] = _convert(name, raw, types[name])
+        _refuse_credentials(name, arguments[name])
     return arguments
+
+
+def _refuse_credentials(name: str, value: object) -> None:
+    """A parameter is printed and stored with the run: no URI in it may carry a credential."""
+    if isinstance(value, str):
+        check_no_credentials(value, f"parameter {name}:")
+    elif isinstance(value, dict):
+        for item in value.values():
+            _refuse_credentials(name, item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_credentials(name, item)

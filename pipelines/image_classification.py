@@ -5,7 +5,7 @@ from typing import Dict
 from kfp import dsl
 
 from kfp_mlops.components import evaluation, serving, training
-from kfp_mlops.pipelines import placement
+from kfp_mlops.pipelines import credentials, placement
 from kfp_mlops.pipelines.data_steps import validated_splits
 
 NAME = "image-classification"
@@ -97,3 +97,4 @@ def image_classification(
         evaluation.record_rejection(
             metrics=evaluate.outputs["metrics"], reasons=gate.outputs["reasons"]
         )
+    credentials.attach_to_every_step()  # optional secrets; see pipelines/credentials.py

@@ -12,6 +12,7 @@ from typing import Dict
 from kfp import dsl
 
 from kfp_mlops.components import monitoring
+from kfp_mlops.pipelines import credentials
 from kfp_mlops.pipelines.data_steps import versioned_ingest
 from kfp_mlops.pipelines.tabular_classification import (
     DEFAULT_THRESHOLDS,
@@ -127,3 +128,4 @@ def retrain_on_drift(
         )
     with dsl.Else(name="keep-model"):
         monitoring.record_no_retraining(reasons=decision.outputs["reasons"])
+    credentials.attach_to_every_step()  # optional secrets; see pipelines/credentials.py

@@ -5,9 +5,10 @@ from typing import Dict
 from kfp import dsl
 from kfp.dsl import Dataset, Input
 
-from kfp_mlops.components import deployment, evaluation, registry, serving, tuning
-from kfp_mlops.pipelines import placement
+from kfp_mlops.components import evaluation, tuning
+from kfp_mlops.pipelines import credentials, placement, time_limits
 from kfp_mlops.pipelines.data_steps import checked_splits, validated_splits
+from kfp_mlops.pipelines.release import release_if_approved
 from kfp_mlops.pipelines.tuning import tune_hyperparameters
 
 NAME = "tabular-classification"
@@ -41,9 +42,9 @@ def tabular_classification(
     serving_format: str = "sklearn",
     canary_traffic_percent: int = 10,
 ) -> None:
-    """Ingests, validates and splits a table, trains and evaluates a classifier, and registers,
-    serve-checks and promotes it to champion (deploying it to KServe when asked) only when it
-    passes the champion/challenger gate.
+    """Ingests, validates and splits a table, trains and evaluates a classifier, and serve-checks,
+    registers and promotes it to champion (deploying it to KServe when asked, after checking the
+    champion has not changed) only when it passes the champion/challenger gate.
 
     Compiled with a GPU profile (``kfp-mlops compile --gpu PROFILE``), the training step is the
     PyTorch MLP (train_pytorch) on that GPU, with the parameters mlp_hyperparameters,
@@ -261,6 +262,7 @@ def train_gate_release(
         hyperparameters=dsl.OneOf(tune.outputs["best_hyperparameters"], given.output),
         seed=seed,
     )
+    time_limits.limit(train, time_limits.TRAINING_SECONDS)
     evaluate = evaluation.evaluate_classifier(
         model=train.outputs["model"],
         test=split.outputs["test"],
@@ -276,55 +278,22 @@ def train_gate_release(
         champion_alias=champion_alias,
     )
     gate.set_caching_options(False)  # the champion in MLflow changes between runs
-    with dsl.If(gate.outputs["approved"] == True, name="gate-approved"):  # noqa: E712
-        register = registry.register_model(
-            model=train.outputs["model"],
-            metrics=evaluate.outputs["metrics"],
-            train=split.outputs["train"],
-            validation=split.outputs["validation"],
-            test=split.outputs["test"],
-            tracking_uri=mlflow_tracking_uri,
-            registered_model_name=registered_model_name,
-            kfp_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
-            kfp_task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
-        )
-        register.set_caching_options(False)
-        serve = serving.serve_check(
-            model=train.outputs["model"],
-            test=split.outputs["test"],
-            target_column=target_column,
-        ).after(register)
-        serve.set_caching_options(False)
-        with dsl.If(deploy_to_cluster == True, name="deploy-to-cluster"):  # noqa: E712
-            deploy = deployment.deploy_inference_service(
-                model=train.outputs["model"],
-                test=split.outputs["test"],
-                service_name=service_name,
-                namespace=namespace,
-                model_format=serving_format,
-                canary_traffic_percent=canary_traffic_percent,
-            ).after(serve)
-            deploy.set_caching_options(False)
-            registry.promote_champion(
-                tracking_uri=mlflow_tracking_uri,
-                registered_model_name=registered_model_name,
-                model_version=register.outputs["model_version"],
-                compared_champion=gate.outputs["champion_version"],
-                champion_alias=champion_alias,
-                inference_service=deploy.outputs["inference_service"],
-            ).set_caching_options(False)
-        with dsl.Else(name="promote-without-cluster"):
-            registry.promote_champion(
-                tracking_uri=mlflow_tracking_uri,
-                registered_model_name=registered_model_name,
-                model_version=register.outputs["model_version"],
-                compared_champion=gate.outputs["champion_version"],
-                champion_alias=champion_alias,
-            ).after(serve).set_caching_options(False)
-    with dsl.Else(name="gate-rejected"):
-        evaluation.record_rejection(
-            metrics=evaluate.outputs["metrics"], reasons=gate.outputs["reasons"]
-        )
+    release_if_approved(
+        gate,
+        train=train,
+        evaluate=evaluate,
+        split=split,
+        target_column=target_column,
+        mlflow_tracking_uri=mlflow_tracking_uri,
+        registered_model_name=registered_model_name,
+        champion_alias=champion_alias,
+        deploy_to_cluster=deploy_to_cluster,
+        service_name=service_name,
+        namespace=namespace,
+        serving_format=serving_format,
+        canary_traffic_percent=canary_traffic_percent,
+    )
+    credentials.attach_to_every_step()  # optional secrets; see pipelines/credentials.py
 
 
 # @dsl.pipeline runs the function when applied: both pipelines are made here, once

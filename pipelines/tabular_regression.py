@@ -9,8 +9,10 @@ from typing import Dict
 
 from kfp import dsl
 
-from kfp_mlops.components import data, deployment, evaluation, registry, serving, training, tuning
+from kfp_mlops.components import data, evaluation, training, tuning
+from kfp_mlops.pipelines import credentials, time_limits
 from kfp_mlops.pipelines.data_steps import versioned_ingest
+from kfp_mlops.pipelines.release import release_if_approved
 from kfp_mlops.pipelines.tuning import tune_hyperparameters
 
 NAME = "tabular-regression"
@@ -39,6 +41,7 @@ def tabular_regression(
     tuning_workers: int = 1,
     champion_relative_margin: float = 0.05,
     champion_min_improvement: float = 0.0,
+    champion_alias: str = "champion",
     deploy_to_cluster: bool = False,
     service_name: str = "tabular-regressor",
     namespace: str = "",
@@ -77,10 +80,12 @@ def tabular_regression(
             ``r2`` (maximized); growing ensembles are pruned on it as they grow.
         tuning_workers: Parallel tuning workers; with 1 a seeded run is reproducible.
         champion_relative_margin: How far (a share) the model may fall behind the current
-            champion (the MLflow alias ``champion``) on each thresholded metric: below it for r2,
-            above it for an error metric; 0.05 is 5 %.
+            champion (the version holding ``champion_alias``) on each thresholded metric: below
+            it for r2, above it for an error metric; 0.05 is 5 %.
         champion_min_improvement: Above 0: the model must instead beat the champion by at least
             this much on each thresholded metric.
+        champion_alias: The MLflow alias of the production version the gate compares with and
+            promotion moves.
         deploy_to_cluster: Deploy the approved model to a KServe InferenceService (sklearn
             runtime; canary, smoke request, rollback) before promoting it; needs a cluster.
         service_name: The InferenceService's name.
@@ -126,6 +131,7 @@ def tabular_regression(
         hyperparameters=dsl.OneOf(tune.outputs["best_hyperparameters"], given.output),
         seed=seed,
     )
+    time_limits.limit(train, time_limits.TRAINING_SECONDS)
     evaluate = evaluation.evaluate_regressor(
         model=train.outputs["model"],
         test=split.outputs["test"],
@@ -138,52 +144,22 @@ def tabular_regression(
         thresholds=thresholds,
         relative_margin=champion_relative_margin,
         min_improvement=champion_min_improvement,
+        champion_alias=champion_alias,
     )
     gate.set_caching_options(False)  # the champion in MLflow changes between runs
-    with dsl.If(gate.outputs["approved"] == True, name="gate-approved"):  # noqa: E712
-        register = registry.register_model(
-            model=train.outputs["model"],
-            metrics=evaluate.outputs["metrics"],
-            train=split.outputs["train"],
-            validation=split.outputs["validation"],
-            test=split.outputs["test"],
-            tracking_uri=mlflow_tracking_uri,
-            registered_model_name=registered_model_name,
-            kfp_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
-            kfp_task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
-        )
-        register.set_caching_options(False)
-        serve = serving.serve_check(
-            model=train.outputs["model"],
-            test=split.outputs["test"],
-            target_column=target_column,
-        ).after(register)
-        serve.set_caching_options(False)
-        with dsl.If(deploy_to_cluster == True, name="deploy-to-cluster"):  # noqa: E712
-            deploy = deployment.deploy_inference_service(
-                model=train.outputs["model"],
-                test=split.outputs["test"],
-                service_name=service_name,
-                namespace=namespace,
-                model_format="sklearn",
-                canary_traffic_percent=canary_traffic_percent,
-            ).after(serve)
-            deploy.set_caching_options(False)
-            registry.promote_champion(
-                tracking_uri=mlflow_tracking_uri,
-                registered_model_name=registered_model_name,
-                model_version=register.outputs["model_version"],
-                compared_champion=gate.outputs["champion_version"],
-                inference_service=deploy.outputs["inference_service"],
-            ).set_caching_options(False)
-        with dsl.Else(name="promote-without-cluster"):
-            registry.promote_champion(
-                tracking_uri=mlflow_tracking_uri,
-                registered_model_name=registered_model_name,
-                model_version=register.outputs["model_version"],
-                compared_champion=gate.outputs["champion_version"],
-            ).after(serve).set_caching_options(False)
-    with dsl.Else(name="gate-rejected"):
-        evaluation.record_rejection(
-            metrics=evaluate.outputs["metrics"], reasons=gate.outputs["reasons"]
-        )
+    release_if_approved(
+        gate,
+        train=train,
+        evaluate=evaluate,
+        split=split,
+        target_column=target_column,
+        mlflow_tracking_uri=mlflow_tracking_uri,
+        registered_model_name=registered_model_name,
+        champion_alias=champion_alias,
+        deploy_to_cluster=deploy_to_cluster,
+        service_name=service_name,
+        namespace=namespace,
+        serving_format="sklearn",
+        canary_traffic_percent=canary_traffic_percent,
+    )
+    credentials.attach_to_every_step()  # optional secrets; see pipelines/credentials.py

@@ -24,6 +24,7 @@ from kfp.dsl import Dataset, Input
 
 from kfp_mlops.components import tuning
 from kfp_mlops.components.tuning.study import STORAGE_ENV
+from kfp_mlops.pipelines import time_limits
 
 DEFAULT_STORAGE_SECRET = "optuna-storage"
 """The Kubernetes secret whose key ``url`` names the study's database on a cluster."""
@@ -123,6 +124,7 @@ def tune_hyperparameters(
             storage_secret,
         )
         trials.set_retry(num_retries=WORKER_RETRIES)
+        time_limits.limit(trials, time_limits.TRAINING_SECONDS)
     summary = _with_storage_secret(
         tuning.summarize_study(study=create.outputs["study"]).after(trials), storage_secret
     )

@@ -22,6 +22,10 @@ def _progress(name: str, state: str) -> None:
     click.echo(f"  {state:<10} {name}", err=True)
 
 
+DEFAULT_WAIT_SECONDS = 21600.0
+"""How long ``--wait`` follows a run by default: a CI job never waits forever."""
+
+
 @click.command("submit", epilog=PIPELINE_HELP)
 @click.argument("pipeline")
 @pipeline_options
@@ -35,10 +39,11 @@ def _progress(name: str, state: str) -> None:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=0),
     default=None,
     metavar="SECONDS",
-    help="With --wait: stop waiting after this long and exit 1 [default: no limit].",
+    help="With --wait: stop waiting after this long and exit 1 (the run goes on); 0 for no limit "
+    "[default: 21600, 6 hours].",
 )
 @click.option(
     "--poll-seconds",
@@ -115,7 +120,7 @@ def submit_command(
             started.run_id,
             on_change=_progress,
             poll_seconds=poll_seconds,
-            timeout_seconds=timeout,
+            timeout_seconds=wait_deadline(timeout),
         )
     except kfp_endpoint.EndpointError as error:
         fail(error)
@@ -137,6 +142,13 @@ def submit_command(
         sys.exit(EXIT_FAILED)
     if ended == kfp_endpoint.REJECTED:
         sys.exit(EXIT_REJECTED)
+
+
+def wait_deadline(timeout: float | None) -> float | None:
+    """``--timeout`` as follow_run takes it: the default when not given, None (no limit) for 0."""
+    if timeout is None:
+        return DEFAULT_WAIT_SECONDS
+    return None if timeout == 0 else timeout
 
 
 def _print(result: dict[str, object], as_json: bool) -> None:

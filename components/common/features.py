@@ -5,8 +5,8 @@ pipeline takes either a pandas DataFrame with the feature columns or a 2-D numpy
 ``feature_columns`` order, which is what the stock KServe sklearn runtime passes for V1
 ``{"instances": [[...]]}`` requests: a float array for all-numeric rows, a string or object array
 for rows that mix numbers and text (a JSON ``null`` in a numeric column is read as missing and
-imputed). The pipeline holds only scikit-learn classes, no functions, so the runtime's restricted
-unpickler loads it.
+imputed). The pipeline holds only scikit-learn classes, no functions, so our restricted unpickler
+(``deployment.model_loading``) loads it.
 
 Column kinds, from the Arrow type of each column of the training table:
 

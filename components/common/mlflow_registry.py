@@ -18,6 +18,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
+from kfp_mlops.components.common.uris import check_no_credentials
 
 _ALIAS = re.compile(r"^[\w-]+$")
 _VERSION_ALIAS = re.compile(r"^[vV]\d+$")
@@ -135,8 +136,9 @@ def connect(tracking_uri: str) -> MlflowClient:
             ``http(s)://`` address of an MLflow tracking server.
 
     Raises:
-        ComponentInputError: The URI is empty, unsupported, refuses the credentials or is not an
-            MLflow store; the message names the URI (password hidden).
+        ComponentInputError: The URI is empty, carries a credential (``user:password@``, a secret
+            query key: they belong in the environment), is unsupported, refuses the credentials or
+            is not an MLflow store; the message names the URI (password hidden).
         ExternalSystemError: The store does not answer (unreachable, a server error, a locked
             database); retrying later may help.
     """
@@ -145,6 +147,7 @@ def connect(tracking_uri: str) -> MlflowClient:
             "MLflow tracking URI is empty: give sqlite:///<folder>/mlflow.db or the http(s):// "
             "address of a tracking server"
         )
+    check_no_credentials(tracking_uri, "MLflow tracking URI")
     try:
         sqlite_database(tracking_uri)
         client = MlflowClient(tracking_uri=tracking_uri)

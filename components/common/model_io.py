@@ -10,7 +10,6 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-import joblib
 from sklearn.pipeline import Pipeline
 
 from kfp_mlops.components.common import torch_artifact
@@ -56,13 +55,19 @@ def model_file(model_dir: str | os.PathLike[str]) -> Path:
 def load_sklearn_model(model_dir: str | os.PathLike[str]) -> Pipeline:
     """Loads the model in ``model_dir``; it must have ``predict`` and ``predict_proba``.
 
+    The file is unpickled by our restricted unpickler (``deployment.model_loading``).
+
     Raises:
-        ComponentInputError: See :func:`model_file`; or the file is not a readable pickle, or does
-            not hold a classifier.
+        ComponentInputError: See :func:`model_file`; or the file is not a readable pickle, names
+            a global our unpickler refuses, or does not hold a classifier.
     """
+    # Imported here: model_loading imports this package's torch_artifact.
+    from kfp_mlops.components.common.model_loading import load_model_file
+
     path = model_file(model_dir)
     try:
-        model = joblib.load(path)
+        # Our restricted unpickler: a Model directory is input, and must not run code on load.
+        model = load_model_file(path)
     # The exceptions the pickle module documents for a damaged or foreign file.
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError) as error:
         raise ComponentInputError(f"cannot load {path} as a joblib model: {error}") from error

@@ -1,11 +1,16 @@
-"""Find and load a model directory's one model file under the KServe sklearn runtime's rules.
+"""Find and load a model directory's one model file, refusing any that would run code on load.
 
-The stock runtime (``kserve-sklearnserver``) loads exactly one ``*.joblib``/``*.pkl``/``*.pickle``
-file from the model directory and unpickles it with a restricted allow-list: classes defined under
-sklearn, numpy, scipy, pandas and joblib, a few reconstruction helpers (numpy, copyreg, Cython)
-and a few builtin container and scalar types. Every other global, functions such as ``numpy.load``
-or ``os.system`` included, is refused before it is imported or called. This module applies the
-same rules, so a model that loads here loads there, and one that would run code on load does not.
+The stock KServe sklearn runtime (``kserve-sklearnserver``) loads exactly one
+``*.joblib``/``*.pkl``/``*.pickle`` file from the model directory with plain ``joblib.load``
+(kserve/kserve ``python/sklearnserver/sklearnserver/model.py``, ``SKLearnModel.load``): it refuses
+nothing. The restricted unpickling here is OUR defence, applied wherever this library loads a
+model file (serve-check, local serving, evaluation, registration, registry reads): classes defined
+under sklearn, numpy, scipy, pandas and joblib, the reconstruction helpers numpy 2 pickles arrays,
+scalars, dtypes, masked arrays and random generators with (see :data:`ALLOWED_RECONSTRUCTORS`),
+Cython's ``__pyx_unpickle_*`` helpers, and a few builtin container and scalar types. Every other
+global, functions such as ``numpy.load`` or ``os.system`` included, is refused before it is
+imported or called. A model that loads here also loads under the stock runtime; one that would
+run code on load is stopped here, before it reaches a cluster.
 
 A PyTorch Model directory (``train_pytorch``, recognized by its manifest) is the exception: its
 model file is the ONNX export (``model/1/model.onnx``, what KServe's Triton runtime serves), loaded
@@ -27,18 +32,32 @@ ALLOWED_PACKAGES = ("sklearn", "numpy", "scipy", "pandas", "joblib")
 
 ALLOWED_RECONSTRUCTORS = frozenset(
     {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"),
-        ("numpy.core.multiarray", "_frombuffer"),
+        # numpy 2.4 (numpy/_core/src/multiarray/methods.c, array_reduce_ex): an ndarray pickles
+        # as _reconstruct (protocols 0-4) or, out of band at protocol 5, as numeric._frombuffer.
         ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy._core.numeric", "_frombuffer"),
+        # scalartypes.c, gentype_reduce: a numpy scalar (np.float64(1.0)...).
         ("numpy._core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "_frombuffer"),
+        # numpy/_core/__init__.py: a legacy DType class; _internal.py: a StringDType.
+        ("numpy._core", "_DType_reconstruct"),
+        ("numpy._core._internal", "_convert_to_stringdtype_kwargs"),
+        # numpy/ma/core.py, MaskedArray.__reduce__.
+        ("numpy.ma.core", "_mareconstruct"),
+        # numpy/random/_pickle.py: Generator, RandomState and bit generators.
         ("numpy.random._pickle", "__bit_generator_ctor"),
         ("numpy.random._pickle", "__generator_ctor"),
         ("numpy.random._pickle", "__randomstate_ctor"),
+        # The same helpers under numpy 1.x names (numpy/core/ re-exports them for old pickles).
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"),
     }
 )
-"""Functions under the allowed packages that rebuild arrays, scalars and random generators."""
+"""Functions under the allowed packages that rebuild arrays, scalars, dtypes and random generators.
+
+Only numpy's own reconstruction helpers, which build a value from its parts and call nothing the
+pickle names; ``numpy.core._ufunc_reconstruct`` is left out on purpose: it imports any module.
+"""
 
 ALLOWED_NAMES = {
     "builtins": frozenset(
@@ -75,7 +94,7 @@ def _is_cython_reconstructor(name: str) -> bool:
 
 
 class RestrictedUnpickler(joblib.numpy_pickle.NumpyUnpickler):
-    """joblib's unpickler, refusing every global outside the KServe sklearn runtime's allow-list.
+    """joblib's unpickler, refusing every global outside our allow-list (not KServe's: it has none).
 
     ``find_class`` resolves every global a pickle names, the callables that ``__reduce__`` results
     call included; joblib routes the nested pickles of object arrays through it as well. A refused
@@ -95,10 +114,10 @@ class RestrictedUnpickler(joblib.numpy_pickle.NumpyUnpickler):
         elif name in ALLOWED_NAMES.get(module, ()):
             return super().find_class(module, name)
         raise ComponentInputError(
-            f"model file {self.filename} refers to {module}.{name}, which the KServe sklearn "
-            "runtime refuses to load: only classes from sklearn, numpy, scipy, pandas and joblib "
-            "(and their reconstruction helpers) are allowed, no functions; rebuild the model "
-            "without it"
+            f"model file {self.filename} refers to {module}.{name}, which kfp-mlops refuses to "
+            "unpickle (it could run code on load): only classes from sklearn, numpy, scipy, pandas "
+            "and joblib (and numpy's reconstruction helpers) are allowed, no functions; rebuild "
+            "the model without it"
         )
 
 
@@ -142,5 +161,5 @@ def load_model_file(path: str | Path) -> Any:
 
 
 def load_model_dir(model_dir: str | Path) -> Any:
-    """Loads the one model file of ``model_dir`` as the KServe sklearn runtime does."""
+    """Loads the one model file of ``model_dir`` (found as the KServe sklearn runtime finds it)."""
     return load_model_file(find_model_file(model_dir))

@@ -22,9 +22,9 @@ import dataclasses
 import json
 import math
 import tempfile
+from pathlib import Path
 
 import mlflow.artifacts
-import mlflow.sklearn
 from sklearn.pipeline import Pipeline
 
 from kfp_mlops.components.common.atomic import write_text
@@ -34,6 +34,10 @@ from kfp_mlops.components.common.mlflow_registry import (
     RegisteredVersion,
     connect,
     version_with_alias,
+)
+from kfp_mlops.components.common.registered_model import (
+    load_model_folder,
+    mlflow_deserialization_off,
 )
 from kfp_mlops.components.common.regression_metrics import score_regressor
 from kfp_mlops.components.common.tables import fingerprint, read_parquet
@@ -173,14 +177,21 @@ def compare_with_champion(
 
 
 def load_registered_model(tracking_uri: str, version: RegisteredVersion) -> Pipeline:
-    """Downloads a registered scikit-learn model version and loads it."""
+    """Downloads a registered scikit-learn model version and loads it without running its code.
+
+    MLflow's own loader would unpickle whatever the version names; see
+    :mod:`kfp_mlops.components.common.registered_model` for what is loaded instead.
+    """
     client = connect(tracking_uri)
     source = client.get_model_version_download_uri(version.name, version.version)
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, mlflow_deserialization_off():
         local = mlflow.artifacts.download_artifacts(
-            artifact_uri=source, dst_path=folder, tracking_uri=tracking_uri
+            artifact_uri=source,
+            dst_path=folder,
+            tracking_uri=tracking_uri,
+            registry_uri=tracking_uri,
         )
-        return mlflow.sklearn.load_model(local)
+        return load_model_folder(Path(local), version.model_uri)
 
 
 def _check_settings(metric_names: list[str], max_degradation: float) -> None:

@@ -11,9 +11,10 @@ from kfp_mlops.components.lazy import component_loader
 
 if TYPE_CHECKING:  # what an IDE follows; at run time the components load on first use
     from kfp_mlops.components.registry.component import (
+        check_champion,
         promote_champion,
         register_model,
     )
 
-__all__ = ["promote_champion", "register_model"]
+__all__ = ["check_champion", "promote_champion", "register_model"]
 __getattr__ = component_loader(__name__, __all__)

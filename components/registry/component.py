@@ -88,8 +88,11 @@ def promote_champion(
     Run it after the model passed the gate, the serve-check and, on a cluster, the deployment.
     The new champion records the version it replaced (tag kfp_mlops.previous_champion) and, given
     the deployment's artifact, its InferenceService (kserve.* tags), so that
-    `kfp-mlops rollback NAME` restores the previous champion in one command. If the champion
-    changed since the gate compared the challenger with it, nothing moves and the step fails.
+    `kfp-mlops rollback NAME` restores the previous champion in one command. Concurrent
+    promotions of one model are serialized by a lock in the registry. If the champion changed
+    since the gate compared the challenger with it, nothing moves and the step fails, saying
+    another run promoted meanwhile; given the deployment's artifact, the InferenceService is then
+    rolled back to the champion's recorded deployment first (the message says whether it was).
 
     Args:
         tracking_uri: sqlite:///<folder>/mlflow.db or an MLflow server's http(s):// address.
@@ -111,18 +114,55 @@ def promote_champion(
 
     from kfp_mlops.components.registry.promotion import promote
 
-    promotion = promote(
-        tracking_uri,
-        registered_model_name,
-        model_version,
-        champion_alias=champion_alias,
-        previous_alias=previous_alias,
-        compared_champion=compared_champion,
-        deployment=None if inference_service is None else dict(inference_service.metadata),
-    )
+    if inference_service is None:
+        promotion = promote(
+            tracking_uri,
+            registered_model_name,
+            model_version,
+            champion_alias=champion_alias,
+            previous_alias=previous_alias,
+            compared_champion=compared_champion,
+        )
+    else:
+        from kfp_mlops.components.deployment.undo import promote_deployed
+
+        promotion = promote_deployed(
+            tracking_uri,
+            registered_model_name,
+            model_version,
+            dict(inference_service.metadata),
+            compared_champion=compared_champion,
+            champion_alias=champion_alias,
+            previous_alias=previous_alias,
+        )
     moved = f"{registered_model_name}: version {promotion.champion_version} is {champion_alias!r}"
     if promotion.previous_version:
         moved += f", version {promotion.previous_version} is {previous_alias!r}"
     print(moved)
     outputs = namedtuple("Outputs", ["champion_version", "previous_version"])
     return outputs(promotion.champion_version, promotion.previous_version or "")
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def check_champion(
+    tracking_uri: str,
+    registered_model_name: str,
+    compared_champion: str,
+    champion_alias: str = "champion",
+) -> None:
+    """Fails when the champion changed since the gate compared the challenger with it.
+
+    Run it right before a deployment moves traffic, so that a challenger judged against an older
+    champion never reaches the cluster. promote_champion checks again, under the registry lock,
+    and rolls the deployment back when another run promoted in between.
+
+    Args:
+        tracking_uri: sqlite:///<folder>/mlflow.db or an MLflow server's http(s):// address.
+        registered_model_name: The registered model.
+        compared_champion: The champion version the gate compared with (the gate's
+            champion_version, "" when there was none).
+        champion_alias: The alias of the production version.
+    """
+    from kfp_mlops.components.registry.promotion import check_champion as check
+
+    check(tracking_uri, registered_model_name, compared_champion, champion_alias=champion_alias)

@@ -14,6 +14,11 @@ previous one, not the one just rolled back from.
 MLflow has no transactions: the champion alias is always set first, so at every moment it points
 at a version that was approved; the worst an interruption leaves is a previous alias equal to the
 champion.
+
+Two runs promoting at once: each holds the registered model's lock in the registry
+(:mod:`.registry_lock`) from reading the champion to moving the aliases, so they move one after
+the other. The second then finds the champion changed since its gate compared with it
+(``compared_champion``) and is refused, saying another run promoted meanwhile: exactly one wins.
 """
 
 import dataclasses
@@ -28,6 +33,7 @@ from kfp_mlops.components.common.mlflow_registry import (
     check_registered_model_name,
     connect,
 )
+from kfp_mlops.components.registry.registry_lock import registry_lock
 
 PREVIOUS_CHAMPION_TAG = "kfp_mlops.previous_champion"
 """Version tag on a champion: the version that was champion before it."""
@@ -141,20 +147,83 @@ def promote(
             revision, storage_uri, model_format), recorded as ``kserve.*`` version tags.
 
     Raises:
-        ComponentInputError: A bad name, alias or version, or the champion changed since the gate.
+        ComponentInputError: A bad name, alias or version, the champion changed since the gate
+            (another run promoted first), or another promotion held the lock too long.
     """
     _check(registered_model_name, champion_alias, previous_alias)
     client = connect(tracking_uri)
-    aliases = _aliases(client, registered_model_name)
-    _tags(client, registered_model_name, version)  # the version must exist
-    current = aliases.get(champion_alias)
+    with registry_lock(client, registered_model_name, f"promotion of version {version}"):
+        return _promote_locked(
+            client,
+            registered_model_name,
+            version,
+            champion_alias,
+            previous_alias,
+            compared_champion,
+            deployment,
+        )
+
+
+def check_champion(
+    tracking_uri: str,
+    registered_model_name: str,
+    compared_champion: str,
+    champion_alias: str = "champion",
+) -> None:
+    """Refuses, before anything is deployed, when the champion moved since the gate.
+
+    Raises:
+        ComponentInputError: The champion is no longer ``compared_champion`` ("" for none).
+    """
+    _check(registered_model_name, champion_alias)
+    aliases = _aliases_or_none(connect(tracking_uri), registered_model_name)
+    _refuse_if_changed(registered_model_name, aliases.get(champion_alias), compared_champion)
+
+
+def champion_deployment(
+    tracking_uri: str, registered_model_name: str, champion_alias: str = "champion"
+) -> tuple[str | None, dict[str, str]]:
+    """The champion version (None: none) and its ``kserve.*`` tags, without the prefix."""
+    _check(registered_model_name, champion_alias)
+    client = connect(tracking_uri)
+    champion = _aliases_or_none(client, registered_model_name).get(champion_alias)
+    if champion is None:
+        return None, {}
+    return champion, deployment_tags(_tags(client, registered_model_name, champion))
+
+
+def _aliases_or_none(client: MlflowClient, name: str) -> dict[str, str]:
+    """The aliases; none when the model is not registered yet."""
+    try:
+        return _aliases(client, name)
+    except ComponentInputError:
+        return {}
+
+
+def _refuse_if_changed(name: str, current: str | None, compared_champion: str | None) -> None:
     if compared_champion is not None and (current or "") != compared_champion:
         raise ComponentInputError(
-            f"the champion of {registered_model_name!r} is now "
+            f"the champion of {name!r} is now "
             f"{'version ' + current if current else 'unset'}, but the gate compared the challenger "
             f"with {'version ' + compared_champion if compared_champion else 'no champion'}: "
             "another run promoted meanwhile; run the pipeline again to compare with it"
         )
+
+
+def _promote_locked(
+    client: MlflowClient,
+    registered_model_name: str,
+    version: str,
+    champion_alias: str,
+    previous_alias: str,
+    compared_champion: str | None,
+    deployment: Mapping[str, object] | None,
+) -> Promotion:
+    """:func:`promote`, with the registry lock held."""
+    aliases = _aliases(client, registered_model_name)
+    _tags(client, registered_model_name, version)  # the version must exist
+    current = aliases.get(champion_alias)
+    _refuse_if_changed(registered_model_name, current, compared_champion)
     for key in DEPLOYMENT_KEYS:
         if deployment and deployment.get(key) is not None:
             client.set_model_version_tag(
@@ -225,6 +294,14 @@ def apply_rollback(
         ComponentInputError: The champion moved since the plan was made.
     """
     client = connect(tracking_uri)
+    name = plan.registered_model_name
+    with registry_lock(client, name, f"rollback from version {plan.current_version}"):
+        _apply_rollback_locked(client, plan, champion_alias, previous_alias)
+
+
+def _apply_rollback_locked(
+    client: MlflowClient, plan: RollbackPlan, champion_alias: str, previous_alias: str
+) -> None:
     name = plan.registered_model_name
     if _aliases(client, name).get(champion_alias) != plan.current_version:
         raise ComponentInputError(

@@ -1,6 +1,7 @@
 """Log one training to MLflow (params, metrics, datasets, the model) and register the model.
 
-The model is read from the Model artifact's directory (its one ``model.joblib``, with joblib) and
+The model is read from the Model artifact's directory (its one ``model.joblib``, with our restricted
+unpickler, ``deployment.model_loading``) and
 logged with ``mlflow.sklearn.log_model`` in the skops format. Its pip requirements are pinned
 explicitly to the installed versions: letting MLflow infer them costs several seconds per call.
 """
@@ -13,7 +14,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import NamedTuple
 
-import joblib
 import mlflow
 import mlflow.sklearn
 import pandas as pd
@@ -38,7 +38,7 @@ from kfp_mlops.components.common.mlflow_registry import (
     sqlite_database,
 )
 from kfp_mlops.components.common.model_io import model_file
-from kfp_mlops.components.common.model_loading import ALLOWED_PACKAGES
+from kfp_mlops.components.common.model_loading import ALLOWED_PACKAGES, load_model_file
 from kfp_mlops.components.common.tables import fingerprint, read_parquet
 from kfp_mlops.components.registry.pytorch_model import log_pytorch_model
 
@@ -86,7 +86,7 @@ def load_model_directory(model_dir: str | os.PathLike[str]) -> BaseEstimator:
             :func:`.model_io.model_file`), or that file is not a scikit-learn estimator.
     """
     path = model_file(model_dir)
-    model = joblib.load(path)
+    model = load_model_file(path)  # our restricted unpickler: it runs no code
     if not isinstance(model, BaseEstimator):
         raise ComponentInputError(
             f"{path} holds a {type(model).__qualname__}, not a scikit-learn estimator"

@@ -28,15 +28,16 @@ def serve_check(
 ):
     """Serves the model in the KServe model server on 127.0.0.1 and checks its answers on test rows.
 
-    The model directory is loaded as the stock KServe sklearn runtime loads it (exactly one
-    .joblib/.pkl/.pickle file, restricted unpickling); a PyTorch Model from train_pytorch is served
-    as its ONNX export (ONNX Runtime). The test rows, without the target, are sent
-    as V1 numpy rows, V1 pandas columns and V2 Open Inference Protocol (content_type pd), one row
-    per request and then all in one request. The step fails, naming the protocol and the first
-    test row, when an answer differs from the model file's offline predictions, and names the URL
-    and the reason when the server does not start or refuses the model file. When the Model carries
-    an ONNX export, the same rows go through it in ONNX Runtime and its labels must equal the
-    sklearn model's on at least onnx_min_agreement of them (the export computes in float32).
+    The model directory is read as the stock KServe sklearn runtime reads it (exactly one
+    .joblib/.pkl/.pickle file), unpickled by our restricted unpickler (the stock runtime uses plain
+    joblib.load; ours refuses any global that could run code); a PyTorch Model from train_pytorch is
+    served as its ONNX export (ONNX Runtime). The test rows, without the target, are sent as V1
+    numpy rows, V1 pandas columns and V2 Open Inference Protocol (content_type pd), one row per
+    request and then all in one request. The step fails, naming the protocol and the first test row,
+    when an answer differs from the model file's offline predictions, and names the URL and the
+    reason when the server does not start or refuses the model file. When the Model carries an ONNX
+    export, the same rows go through it in ONNX Runtime and its labels must equal the sklearn
+    model's on at least onnx_min_agreement of them (the export computes in float32).
 
     Args:
         model: A Model directory from train_sklearn (one model.joblib) or train_pytorch; its

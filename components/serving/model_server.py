@@ -5,7 +5,8 @@ Run it as::
     python -m kfp_mlops.components.serving.model_server --model-dir DIR [--name model]
         [--host 127.0.0.1] [--port 8080] [--predict-proba]
 
-It loads the directory's one model file with the runtime's restricted unpickler and answers the
+It loads the directory's one model file with our restricted unpickler (``model_loading``; the
+stock runtime itself uses plain ``joblib.load``) and answers the
 same endpoints as a KServe InferenceService: V1 ``POST /v1/models/NAME:predict``, V2 (Open
 Inference Protocol) ``POST /v2/models/NAME/infer``, health at ``/v2/health/ready``, and Prometheus
 metrics at ``/metrics``. It listens on 127.0.0.1 unless told otherwise, and stops on SIGINT or

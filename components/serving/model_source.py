@@ -6,9 +6,11 @@ Three forms:
 - an MLflow model URI, ``models:/NAME/VERSION``, ``models:/NAME@ALIAS`` or ``runs:/RUN/PATH``;
 - a registered model and alias, ``NAME@ALIAS`` (short for ``models:/NAME@ALIAS``).
 
-An MLflow model (logged by register_model in the skops format) is loaded with
-``mlflow.sklearn.load_model`` and written as the one ``model.joblib`` of a new directory, which the
-model server then loads with the KServe sklearn runtime's restricted unpickler, as a cluster would.
+An MLflow model (logged by register_model in the skops format) is downloaded and loaded without
+MLflow's loaders, which would unpickle whatever the version's ``MLmodel`` names
+(:mod:`kfp_mlops.components.common.registered_model`: skops with our own trusted types, or our
+restricted unpickler), then written as the one ``model.joblib`` of a new directory, which the
+model server loads with our restricted unpickler.
 """
 
 import os
@@ -42,7 +44,8 @@ def model_directory(model: str, tracking_uri: str | None, work_dir: Path) -> Pat
         work_dir: An empty directory to write an MLflow model into.
 
     Raises:
-        ComponentInputError: ``model`` is none of the three forms, or MLflow cannot load it.
+        ComponentInputError: ``model`` is none of the three forms, MLflow cannot find it, or it
+            is not in a format we load safely (see ``registry.registered_model``).
     """
     if Path(model).is_dir():
         return Path(model)
@@ -57,23 +60,11 @@ def model_directory(model: str, tracking_uri: str | None, work_dir: Path) -> Pat
         raise ComponentInputError(
             f"{uri} is an MLflow model: give --tracking-uri or set MLFLOW_TRACKING_URI"
         )
-    import mlflow
-    import mlflow.sklearn
-    from mlflow.exceptions import MlflowException
-
     from kfp_mlops.components.common.mlflow_registry import connect
+    from kfp_mlops.components.common.registered_model import load_registered_model
 
     connect(store)  # names an unusable store in one line
-    previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
-    mlflow.set_tracking_uri(store)
-    try:
-        loaded = mlflow.sklearn.load_model(uri)
-    except (MlflowException, OSError) as error:
-        raise ComponentInputError(
-            f"cannot load {uri} from {store}: {str(error).splitlines()[0]}"
-        ) from None
-    finally:
-        mlflow.set_tracking_uri(previous)
+    loaded = load_registered_model(uri, store)
     folder = work_dir / "model"
     folder.mkdir(parents=True)
     joblib.dump(loaded, folder / MODEL_FILE)

@@ -15,6 +15,7 @@ NEVER_CACHED = {
     "champion_challenger_gate": "reads the champion from the MLflow registry",
     "register_model": "writes a version to the MLflow registry",
     "promote_champion": "moves the registry's aliases",
+    "check_champion": "reads the champion from the MLflow registry",
     "check_model_quality": "reads the champion from the MLflow registry",
     "deploy_inference_service": "changes the cluster",
     "create_study": "creates or continues a study in the tuning storage",

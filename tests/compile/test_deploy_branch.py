@@ -1,5 +1,6 @@
 """The compiled tabular-classification pipeline deploys to KServe only when asked, after the
-serve-check, and promotes the champion on either branch."""
+serve-check and the registration, after checking the champion, and promotes the champion on either
+branch."""
 
 from pathlib import Path
 
@@ -41,6 +42,23 @@ def test_deployment_follows_the_serve_check_and_promotion_the_deployment(compile
     )
     compared = deploy.inputs.parameters["compared_champion"].component_input_parameter
     assert compared == "pipelinechannel--champion-challenger-gate-champion_version"
-    # The If/Else pair waits for the serve-check (and the registration whose version it takes).
+    # The If/Else pair waits for the registration whose version it takes.
     branches = tasks[tasks["deploy-inference-service"][0]][0]
-    assert {"serve-check", "register-model"} <= set(tasks[branches][1].dependent_tasks)
+    assert "register-model" in tasks[branches][1].dependent_tasks
+
+
+def test_the_model_serves_before_it_is_registered(compiled_dir: Path):
+    spec, _ = load_specs(compiled_dir / "pipelines" / "tabular-classification.yaml")
+    tasks = all_tasks(spec)
+    assert "serve-check" in tasks["register-model"][1].dependent_tasks
+    assert "register-model" not in tasks["serve-check"][1].dependent_tasks
+
+
+def test_the_champion_is_checked_before_traffic_moves(compiled_dir: Path):
+    spec, _ = load_specs(compiled_dir / "pipelines" / "tabular-classification.yaml")
+    tasks = all_tasks(spec)
+    group, check = tasks["check-champion"]
+    assert group == tasks["deploy-inference-service"][0]
+    assert "check-champion" in tasks["deploy-inference-service"][1].dependent_tasks
+    compared = check.inputs.parameters["compared_champion"].component_input_parameter
+    assert compared == "pipelinechannel--champion-challenger-gate-champion_version"

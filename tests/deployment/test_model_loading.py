@@ -1,15 +1,21 @@
-"""The model directory rules and restricted unpickling of the KServe sklearn runtime."""
+"""The model directory rules of the KServe sklearn runtime, and our own restricted unpickling."""
 
+import importlib
+import io
 import os
+import pickle
+from typing import ClassVar
 
 import joblib
 import numpy as np
+import numpy.ma
 import pytest
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.common.model_loading import (
+    ALLOWED_RECONSTRUCTORS,
     find_model_file,
     load_model_dir,
     load_model_file,
@@ -83,7 +89,7 @@ def test_missing_directory_is_refused(tmp_path):
 def test_function_transformer_is_refused_naming_the_function(tmp_path):
     joblib.dump(Pipeline([("log", FunctionTransformer(np.log1p))]), tmp_path / "model.joblib")
 
-    with pytest.raises(ComponentInputError, match=r"refers to numpy\.log1p, which the KServe"):
+    with pytest.raises(ComponentInputError, match=r"refers to numpy\.log1p, which kfp-mlops"):
         load_model_dir(tmp_path)
 
 
@@ -131,3 +137,76 @@ def test_loading_restores_joblibs_own_unpickler(tmp_path):
     with pytest.raises(ComponentInputError):
         load_model_dir(tmp_path)
     assert joblib.numpy_pickle.NumpyUnpickler is original
+
+
+def numpy_values() -> list:
+    """One of each kind of value numpy pickles: arrays, scalars, dtypes, masked, random."""
+    return [
+        np.arange(6.0).reshape(2, 3).T,
+        np.array([1, "a", None], dtype=object),
+        np.array(["text"]),
+        np.array(["text"], dtype=np.dtypes.StringDType()),
+        np.zeros(2, dtype=[("a", "i4"), ("b", "f8")]),
+        np.array(["2020-01-01"], dtype="datetime64[D]"),
+        np.array([1 + 2j]),
+        np.float64(1.5),
+        np.int64(2),
+        np.bool_(True),
+        np.str_("x"),
+        np.float16(1.0),
+        np.timedelta64(1, "s"),
+        np.void(b"ab"),
+        np.dtype("f8"),
+        type(np.dtype("f8")),
+        numpy.ma.masked_array([1, 2], mask=[0, 1]),
+        np.random.default_rng(0),
+        np.random.RandomState(0),
+        np.random.PCG64(0),
+    ]
+
+
+class RecordingUnpickler(pickle.Unpickler):
+    """pickle's own unpickler, recording the numpy functions (not classes) a pickle names."""
+
+    functions: ClassVar[set[tuple[str, str]]] = set()
+
+    def find_class(self, module, name):
+        found = super().find_class(module, name)
+        if module.split(".")[0] == "numpy" and not isinstance(found, type):
+            self.functions.add((module, name))
+        return found
+
+
+def test_every_reconstruction_numpy_emits_is_admitted(tmp_path):
+    """The allow-list is derived from what numpy itself pickles, at every protocol."""
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        for value in numpy_values():
+            data = pickle.dumps(value, protocol=protocol)
+            RecordingUnpickler(io.BytesIO(data)).load()
+            (tmp_path / "model.pkl").write_bytes(data)
+            loaded = load_model_file(tmp_path / "model.pkl")
+            assert type(loaded) is type(value)
+
+    # Cython's __pyx_unpickle_* helpers (SeedSequence) are admitted by name pattern instead.
+    emitted = {(m, n) for m, n in RecordingUnpickler.functions if "__pyx_unpickle_" not in n}
+    assert ("numpy._core.numeric", "_frombuffer") in emitted  # protocol 5 arrays
+    assert emitted <= ALLOWED_RECONSTRUCTORS, emitted - ALLOWED_RECONSTRUCTORS
+
+
+@pytest.mark.filterwarnings("ignore:numpy.core:DeprecationWarning")
+def test_every_allowed_reconstructor_exists_in_this_numpy():
+    for module, name in ALLOWED_RECONSTRUCTORS:
+        assert callable(getattr(importlib.import_module(module), name)), f"{module}.{name}"
+
+
+@pytest.mark.filterwarnings("ignore:numpy.core:DeprecationWarning")
+def test_the_numpy_1_ufunc_importer_is_refused(tmp_path):
+    """numpy.core._ufunc_reconstruct imports any module: an os.system in disguise."""
+
+    class Gadget:
+        def __reduce__(self):
+            return (numpy.core._ufunc_reconstruct, ("os", "system"))
+
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(Gadget()))
+    with pytest.raises(ComponentInputError, match=r"refers to numpy\.core\._ufunc_reconstruct"):
+        load_model_file(tmp_path / "model.pkl")

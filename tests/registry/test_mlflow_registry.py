@@ -57,12 +57,18 @@ def test_server_that_is_not_mlflow_is_named(no_retries, web_server):
     assert "error code 501" in _one_line_naming(raised, web_server)
 
 
-def test_password_in_the_uri_is_hidden(no_retries, unused_port):
+def test_password_in_the_uri_is_refused_and_hidden(no_retries, unused_port):
     uri = f"http://alice:s3cret@127.0.0.1:{unused_port}"
-    with pytest.raises(ExternalSystemError) as raised:
+    with pytest.raises(ComponentInputError) as raised:  # refused before any request: the input
         connect(uri)
-    _one_line_naming(raised, f"http://alice:***@127.0.0.1:{unused_port}")
-    assert "s3cret" not in str(raised.value)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(
+        f"MLflow tracking URI http://alice:***@127.0.0.1:{unused_port} carries a credential "
+        "(password)"
+    )
+    assert "MLFLOW_TRACKING_USERNAME/PASSWORD" in message
+    assert "s3cret" not in message
 
 
 def test_unsupported_scheme_is_named():

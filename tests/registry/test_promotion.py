@@ -161,3 +161,81 @@ def test_component_promotes_and_records_the_inference_service(store, tmp_path):
 
     assert (outputs.champion_version, outputs.previous_version) == ("2", "1")
     assert tags(store, second)["kserve.name"] == "breast-cancer"
+
+
+def test_two_concurrent_promotions_one_wins_and_the_loser_says_so(store, monkeypatch):
+    """Both gates saw no champion; both read the aliases before either writes (a barrier holds
+    the first reader until the second has read, or 3 s when the lock keeps the second out)."""
+    import contextlib
+    import threading
+
+    from kfp_mlops.components.registry import promotion
+
+    first, second = versions(store, 2)
+    barrier = threading.Barrier(2)
+    read_aliases = promotion._aliases
+
+    def aliases_then_wait(client, name):
+        found = read_aliases(client, name)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=3)
+        return found
+
+    monkeypatch.setattr(promotion, "_aliases", aliases_then_wait)
+    outcomes: dict[str, object] = {}
+
+    def run(version: str) -> None:
+        try:
+            outcomes[version] = promote(store, NAME, version, compared_champion="")
+        except ComponentInputError as error:
+            outcomes[version] = error
+
+    threads = [threading.Thread(target=run, args=(version,)) for version in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    winners = [v for v, outcome in outcomes.items() if not isinstance(outcome, Exception)]
+    losers = [outcome for outcome in outcomes.values() if isinstance(outcome, Exception)]
+    assert len(winners) == 1 and len(losers) == 1, outcomes
+    assert aliases(store, NAME) == {"champion": winners[0]}
+    assert "another run promoted meanwhile" in str(losers[0])
+    assert f"is now version {winners[0]}" in str(losers[0])
+    registered = {model.name for model in MlflowClient(store).search_registered_models()}
+    assert registered == {NAME}  # the lock is released
+
+
+def test_a_lock_left_by_a_killed_step_expires(store):
+    from kfp_mlops.components.registry.registry_lock import (
+        EXPIRES_TAG,
+        HOLDER_TAG,
+        lock_name,
+    )
+
+    (first,) = versions(store, 1)
+    MlflowClient(store).create_registered_model(
+        lock_name(NAME), tags={HOLDER_TAG: "a killed step", EXPIRES_TAG: "0"}
+    )
+
+    assert promote(store, NAME, first, compared_champion="").champion_version == first
+
+
+def test_a_held_lock_makes_the_other_promotion_wait_then_give_up(store, monkeypatch):
+    import time
+
+    from kfp_mlops.components.registry import registry_lock
+
+    (first,) = versions(store, 1)
+    MlflowClient(store).create_registered_model(
+        registry_lock.lock_name(NAME),
+        tags={
+            registry_lock.HOLDER_TAG: "promotion of version 9 by host:1",
+            registry_lock.EXPIRES_TAG: str(time.time() + 600),
+        },
+    )
+    monkeypatch.setattr(registry_lock, "WAIT_SECONDS", 0.5)
+
+    with pytest.raises(ComponentInputError, match=r"promotion lock of 'breast-cancer' \(promotion"):
+        promote(store, NAME, first, compared_champion="")
+    assert aliases(store, NAME) == {}

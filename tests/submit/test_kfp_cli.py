@@ -94,6 +94,51 @@ def test_readme_ci_flow_passes_the_token(
     assert {r.headers["authorization"] for r in fake_kfp.requests} == {"Bearer ci-token"}
 
 
+def argv_recorders(folder: Path, log: Path) -> Path:
+    """``kfp`` and ``python3`` wrappers that append their command line to ``log``, then run the
+    real ones: what any user of the machine could read in ps or /proc/PID/cmdline."""
+    folder.mkdir()
+    for command in ("kfp", "python3"):
+        real = Path(sys.executable) if command == "python3" else Path(KFP)
+        wrapper = folder / command
+        wrapper.write_text(f'#!/bin/bash\necho "{command} $*" >> {log}\nexec {real} "$@"\n')
+        wrapper.chmod(0o755)
+    return folder
+
+
+def test_readme_ci_flow_never_puts_the_token_on_a_command_line(
+    fake_kfp: FakeKfp, compiled_pipeline: Path, tmp_path: Path
+):
+    fake_kfp.reset(token="ci-token")
+    fake_kfp.script = RunScript(tasks_per_read=100)
+    log = tmp_path / "argv.log"
+    wrappers = argv_recorders(tmp_path / "bin", log)
+    finished = run_flow(
+        fake_kfp,
+        compiled_pipeline,
+        tmp_path,
+        KF_PIPELINES_TOKEN="ci-token",
+        PATH=f"{wrappers}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+    )
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr[-3000:]
+    assert {r.headers["authorization"] for r in fake_kfp.requests} == {"Bearer ci-token"}
+    assert log.read_text().strip()  # the CLI did run through a recorded command
+    assert "ci-token" not in log.read_text()
+
+
+def test_readme_ci_flow_stops_waiting_at_its_deadline(
+    fake_kfp: FakeKfp, compiled_pipeline: Path, tmp_path: Path
+):
+    fake_kfp.reset()
+    fake_kfp.script = RunScript(tasks_per_read=1)
+    finished = run_flow(fake_kfp, compiled_pipeline, tmp_path, DEADLINE_SECONDS="0")
+
+    assert finished.returncode == 1
+    last = finished.stdout.strip().splitlines()[-1]
+    assert last.endswith("after 0 s (DEADLINE_SECONDS); stopped waiting, the run goes on")
+
+
 def test_kfp_pipeline_create_uploads_the_file_byte_for_byte(
     fake_kfp: FakeKfp, compiled_pipeline: Path, tmp_path: Path
 ):

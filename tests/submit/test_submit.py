@@ -135,6 +135,18 @@ def test_wait_timeout_exits_1(fake_kfp: FakeKfp, compiled_pipeline: Path):
     assert summary["timed_out"] is True and summary["state"] == "RUNNING"
 
 
+def test_wait_has_a_default_deadline(fake_kfp: FakeKfp, compiled_pipeline: Path, monkeypatch):
+    from kfp_mlops.compile.commands import submit as command
+
+    assert command.wait_deadline(None) == command.DEFAULT_WAIT_SECONDS == 21600
+    assert command.wait_deadline(0) is None
+    monkeypatch.setattr(command, "DEFAULT_WAIT_SECONDS", 0.001)
+    result = submit(fake_kfp, compiled_pipeline, "--wait", "--json")
+
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["timed_out"] is True
+
+
 def test_same_file_reuses_its_version_and_a_changed_one_uploads_a_new_version(
     fake_kfp: FakeKfp, compiled_pipeline: Path, tmp_path: Path
 ):

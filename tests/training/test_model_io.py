@@ -1,4 +1,4 @@
-"""The Model artifact's directory: one model file that KServe's restricted loader accepts."""
+"""The Model artifact's directory: one model file that our restricted loader accepts."""
 
 import joblib
 import joblib.numpy_pickle
@@ -16,8 +16,8 @@ from kfp_mlops.components.common.model_io import (
 )
 from kfp_mlops.components.training.train import train_to_directory
 
-# The stock KServe sklearn runtime unpickles models with an allow-list: any class under these
-# packages, a few reconstruction functions, and some container types from the standard library.
+# Our restricted unpickler (model_loading.py; the stock KServe runtime has none) allows any class
+# under these packages, numpy's reconstruction functions, and some standard container types.
 SCIENTIFIC_PACKAGES = ("sklearn", "numpy", "scipy", "pandas", "joblib")
 RECONSTRUCTORS = {
     "_reconstruct",
@@ -37,7 +37,7 @@ STANDARD_NAMES = {
 
 
 def refused_globals(path) -> list[str]:
-    """The globals a pickle references that KServe's restricted unpickler would refuse."""
+    """The globals a pickle references that our restricted unpickler would refuse."""
     refused = []
 
     class Recording(joblib.numpy_pickle.NumpyUnpickler):

@@ -1,0 +1,75 @@
+"""A deployment whose promotion is refused is rolled back to the champion's recorded deployment."""
+
+import pytest
+from deployment.model_dirs import fit_pipeline, write_model_dir
+from support.mlflow_store import aliases, empty_store, fresh_store, register_version
+
+from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.tables import read_parquet
+from kfp_mlops.components.deployment import kserve_manifest as km
+from kfp_mlops.components.deployment.undo import promote_deployed
+from kfp_mlops.components.registry.promotion import promote
+from kfp_mlops.components.serving.local_server import running_model_server
+
+NAME = "breast-cancer"
+NAMESPACE = "models"
+CHAMPION = "s3://bucket/run-1/model"
+REFUSED = "s3://bucket/run-2/model"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def store(tmp_path) -> str:
+    return fresh_store(empty_store(tmp_path), tmp_path / "mlruns")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, breast_cancer_splits) -> str:
+    train = read_parquet(breast_cancer_splits["train"]).to_pandas()
+    folder = tmp_path_factory.mktemp("model") / "model"
+    write_model_dir(folder, fit_pipeline(train), train)
+    with running_model_server(folder, model_name=NAME) as server:
+        yield server.url
+
+
+def description(storage_uri: str) -> dict:
+    return {
+        "name": NAME,
+        "namespace": NAMESPACE,
+        "url": f"http://{NAME}.{NAMESPACE}.example.com",
+        "revision": "unused",
+        "storage_uri": storage_uri,
+        "model_format": "sklearn",
+    }
+
+
+def test_a_refused_promotion_rolls_the_service_back_to_the_champion(kube, store, served):
+    champion = register_version(store, NAME, {"accuracy": 0.95})
+    challenger = register_version(store, NAME, {"accuracy": 0.97})
+    promote(store, NAME, champion, deployment=description(CHAMPION))
+    spec = km.ServiceSpec(
+        NAME, NAMESPACE, REFUSED, km.MODEL_FORMATS["sklearn"], km.Resources({"cpu": "1"})
+    )
+    kube.put(km.manifest(spec))  # this run's deployment, already serving
+    kube.behaviour.endpoints.update({CHAMPION: served, REFUSED: served})
+
+    with pytest.raises(ComponentInputError) as refused:
+        promote_deployed(store, NAME, challenger, description(REFUSED), compared_champion="")
+
+    message = str(refused.value)
+    assert "another run promoted meanwhile" in message
+    assert f"was rolled back to the champion, version {champion} ({CHAMPION})" in message
+    stored = kube.stored(NAMESPACE, NAME)["spec"]["predictor"]["model"]["storageUri"]
+    assert stored == CHAMPION
+    assert aliases(store, NAME) == {"champion": champion}
+
+
+def test_without_a_recorded_champion_deployment_the_message_says_so(kube, store):
+    champion = register_version(store, NAME, {"accuracy": 0.95})
+    challenger = register_version(store, NAME, {"accuracy": 0.97})
+    promote(store, NAME, champion)
+
+    with pytest.raises(ComponentInputError, match=r"still serves this run's model"):
+        promote_deployed(store, NAME, challenger, description(REFUSED), compared_champion="")
+    assert kube.requests == []

@@ -144,6 +144,20 @@ def tabular_classification(
             kfp_task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
         )
         register.set_caching_options(False)
+        registry.model_card(
+            train=split.outputs["train"],
+            test=split.outputs["test"],
+            metrics=evaluate.outputs["metrics"],
+            classification_metrics=evaluate.outputs["classification_metrics"],
+            decision=gate.outputs["decision"],
+            data_uri=data_uri,
+            thresholds=thresholds,
+            tracking_uri=mlflow_tracking_uri,
+            registered_model_name=registered_model_name,
+            model_version=register.outputs["model_version"],
+            run_id=register.outputs["run_id"],
+            kfp_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        ).set_caching_options(False)
         serve = serving.serve_check(
             model=train.outputs["model"],
             test=split.outputs["test"],

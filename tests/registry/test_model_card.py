@@ -55,7 +55,13 @@ def card_inputs(version: str, run_id: str, champion_version: str = "") -> CardIn
     )
 
 
+def artifacts_in(tracking_uri: str, folder: Path) -> None:
+    """The versions' runs keep their artifacts in ``folder`` (not ./mlruns)."""
+    MlflowClient(tracking_uri).create_experiment("tests", artifact_location=folder.as_uri())
+
+
 def test_the_card_is_stored_with_the_version_and_written_locally(tracking_uri: str, tmp_path: Path):
+    artifacts_in(tracking_uri, tmp_path / "artifacts")
     champion = register_version(
         tracking_uri, NAME, {"accuracy": 0.95, "f1": 0.96}, alias="champion"
     )
@@ -86,6 +92,7 @@ def test_the_card_is_stored_with_the_version_and_written_locally(tracking_uri: s
 def test_a_run_that_did_not_log_the_version_fails_and_writes_nothing(
     tracking_uri: str, tmp_path: Path
 ):
+    artifacts_in(tracking_uri, tmp_path / "artifacts")
     version = register_version(tracking_uri, NAME, {"accuracy": 0.96})
     other = register_version(tracking_uri, NAME, {"accuracy": 0.97})
     other_run = MlflowClient(tracking_uri).get_model_version(NAME, other).run_id

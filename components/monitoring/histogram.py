@@ -14,7 +14,7 @@ REFERENCE_COLOUR = "#8c959f"
 CURRENT_COLOUR = "#0969da"
 
 _LEFT = 56  # room for the y axis's tick labels and title
-_TOP = 28  # room for the chart's title
+_TOP = 44  # room for the chart's title and legend
 _PLOT_HEIGHT = 160
 _BOTTOM = 96  # room for the bin labels, written at an angle
 _BAR = 11
@@ -64,7 +64,7 @@ def histogram_svg(feature: FeatureDrift) -> str:
         ticks.append(
             f'<line x1="{_LEFT}" x2="{_LEFT + plot_width}" y1="{y(share):.1f}" '
             f'y2="{y(share):.1f}" stroke="#eaeef2"/>'
-            f'<text x="{_LEFT - 6}" y="{y(share) + 3:.1f}">{share:.0%}</text>'
+            f'<text x="{_LEFT - 6}" y="{y(share) + 3:.1f}">{share * 100:.3g}%</text>'
         )
     ticks.append(
         f'<line x1="{_LEFT}" x2="{_LEFT}" y1="{_TOP}" y2="{base}" stroke="#57606a"/>'
@@ -97,12 +97,12 @@ def histogram_svg(feature: FeatureDrift) -> str:
         "</g>"
     )
     parts += ['<g class="bars">', *bars, "</g>", *labels]
-    legend_x = _LEFT + plot_width - 150
+    legend_x = _LEFT
     parts.append(
-        f'<g class="legend" font-size="11"><rect x="{legend_x}" y="6" width="10" height="10" '
-        f'fill="{REFERENCE_COLOUR}"/><text x="{legend_x + 14}" y="15">reference</text>'
-        f'<rect x="{legend_x + 80}" y="6" width="10" height="10" fill="{CURRENT_COLOUR}"/>'
-        f'<text x="{legend_x + 94}" y="15">current</text></g>'
+        f'<g class="legend" font-size="11"><rect x="{legend_x}" y="24" width="10" height="10" '
+        f'fill="{REFERENCE_COLOUR}"/><text x="{legend_x + 14}" y="33">reference</text>'
+        f'<rect x="{legend_x + 80}" y="24" width="10" height="10" fill="{CURRENT_COLOUR}"/>'
+        f'<text x="{legend_x + 94}" y="33">current</text></g>'
     )
     parts.append("</svg>")
     return "".join(parts)

@@ -32,7 +32,7 @@ def test_the_y_axis_is_labelled_in_percent_up_to_a_round_top():
     svg = ElementTree.fromstring(histogram_svg(feature()))
     y_axis = svg.find(f"{SVG}g[@class='y-axis']")
     labels = [text.text for text in y_axis.iter(f"{SVG}text")]
-    assert labels == ["0%", "12%", "25%", "38%", "50%", "share of rows"]
+    assert labels == ["0%", "12.5%", "25%", "37.5%", "50%", "share of rows"]
 
 
 def test_bars_are_in_proportion_to_the_shares_for_both_sides():

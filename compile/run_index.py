@@ -5,6 +5,11 @@ run wrote (validation, evaluation, gate, drift and tuning reports, model cards),
 each component declares for its outputs in the compiled pipeline spec, so that a new report is
 linked without editing this module. The page is self-contained and its links are relative, so the
 run folder can be moved or archived as a whole.
+
+KFP names an artifact's file after its output (``report``, ``card``), without a suffix, and a
+browser shows such a file as plain text: each HTML artifact is therefore copied to
+``reports/<task>-<output>.html`` in the run folder, and the page links the copy. Markdown ones are
+linked as they are (plain text is how Markdown reads).
 """
 
 import html
@@ -61,6 +66,14 @@ def reports(
                 if kind is not None and path.is_file():
                     found.append((task, name, kind, path))
     return found
+
+
+def viewable_copy(run_dir: Path, task: str, output: str, path: Path) -> Path:
+    """Copies an HTML artifact to ``reports/<task>-<output>.html`` (atomically); returns the copy."""
+    copy = run_dir / "reports" / f"{task}-{output}.html"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    write_text(copy, path.read_text(encoding="utf-8"))
+    return copy
 
 
 def render_index(
@@ -121,5 +134,9 @@ def write_index(
     """
     run_dir = Path(str(summary["run_dir"]))
     path = run_dir / "index.html"
-    write_text(path, render_index(summary, reports(pipeline, outputs), run_dir))
+    found = [
+        (task, name, kind, viewable_copy(run_dir, task, name, file) if kind == "HTML" else file)
+        for task, name, kind, file in reports(pipeline, outputs)
+    ]
+    write_text(path, render_index(summary, found, run_dir))
     return path

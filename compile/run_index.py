@@ -69,7 +69,7 @@ def reports(
 
 
 def viewable_copy(run_dir: Path, task: str, output: str, path: Path) -> Path:
-    """Copies an HTML artifact to ``reports/<task>-<output>.html`` (atomically); returns the copy."""
+    """Copies an HTML artifact to ``reports/<task>-<output>.html``, atomically; returns the copy."""
     copy = run_dir / "reports" / f"{task}-{output}.html"
     copy.parent.mkdir(parents=True, exist_ok=True)
     write_text(copy, path.read_text(encoding="utf-8"))

@@ -13,7 +13,8 @@ Each round measures, in an order that alternates from one round to the next:
   task" to "finished" lines, i.e. the task's process start, imports, executor and the step's work.
 - **bare**: the same steps' logic (the functions each component body calls: ``ingest_to_parquet``,
   ``validate_to_report``, ``split_to_parquet``, ``check_given``, ``train_to_directory``,
-  ``evaluate_to_files``, ``champion_gate_to_markdown``, ``register_training``, ``run_serve_check``,
+  ``evaluate_to_files``, ``champion_gate_to_markdown``, ``register_training``,
+  ``write_model_card``, ``run_serve_check``,
   ``promote``; ``record_rejection_to_markdown`` when the gate rejects) called as plain Python
   functions, one after another, in one fresh Python process, on the same CSV and a fresh MLflow
   SQLite store. Each step is timed around its call, imports done on first use included, as a
@@ -58,6 +59,7 @@ STEP_MODULES = {
     "evaluate-classifier": "kfp_mlops.components.common.metrics",
     "champion-challenger-gate": "kfp_mlops.components.evaluation.champion",
     "register-model": "kfp_mlops.components.registry.register",
+    "model-card": "kfp_mlops.components.registry.model_card",
     "serve-check": "kfp_mlops.components.serving.check",
     "promote-champion": "kfp_mlops.components.registry.promotion",
     "record-rejection": "kfp_mlops.components.evaluation.rejection",
@@ -138,6 +140,7 @@ class BareRun:
             self.path("evaluate", "classification_metrics"),
         )
         self.state["metrics"] = {**evaluation.result.scalars, **evaluation.lineage()}
+        self.state["classification"] = evaluation.classification_content()
 
     def gate(self) -> None:
         from kfp_mlops.components.evaluation.champion import champion_gate_to_markdown
@@ -167,6 +170,30 @@ class BareRun:
             kfp_run_id="bench-bare",
             kfp_task_name="register-model",
         )
+
+    def model_card(self) -> None:
+        from kfp_mlops.components.registry.model_card import CardInputs, write_model_card
+
+        decision = self.state["decision"]
+        registration = self.state["registration"]
+        inputs = CardInputs(
+            data_uri=str(self.data),
+            train=self.state["parts"]["train"][1],
+            test=self.state["parts"]["test"][1],
+            metrics=self.state["metrics"],
+            classification=self.state["classification"],
+            decision={
+                "approved": decision.approved,
+                "reasons": decision.reasons,
+                "champion_version": decision.champion_version,
+            },
+            thresholds=THRESHOLDS,
+            registered_model_name=REGISTERED_MODEL,
+            model_version=registration.model_version,
+            run_id=registration.run_id,
+            kfp_run_id="bench-bare",
+        )
+        write_model_card(inputs, self.tracking_uri, self.path("card", "card"))
 
     def serve_check(self) -> None:
         from kfp_mlops.components.serving.check import run_serve_check
@@ -219,6 +246,7 @@ class BareRun:
         if self.state["decision"].approved:
             return [
                 ("register-model", self.register),
+                ("model-card", self.model_card),
                 ("serve-check", self.serve_check),
                 ("promote-champion", self.promote),
             ]

@@ -65,9 +65,17 @@ class LocalRun:
 class _StepRecorder(io.TextIOBase):
     """A text stream that writes through to a log file and turns kfp.local's lines into steps."""
 
-    def __init__(self, log: TextIO, on_step: Callable[[Step], None]) -> None:
+    def __init__(
+        self,
+        log: TextIO,
+        on_step: Callable[[Step], None],
+        on_start: Callable[[Step], None] = lambda step: None,
+        on_line: Callable[[Step, str], None] = lambda step, line: None,
+    ) -> None:
         self._log = log
         self._on_step = on_step
+        self._on_start = on_start
+        self._on_line = on_line
         self._pending = ""
         self._current: Step | None = None
         self._started = 0.0
@@ -93,6 +101,7 @@ class _StepRecorder(io.TextIOBase):
             self._current = self.steps.setdefault(match.group(1), Step(match.group(1)))
             self._current.status = "running"
             self._started = time.perf_counter()
+            self._on_start(self._current)
         elif match := _FINISHED.search(line):
             step = self.steps.setdefault(match.group(1), Step(match.group(1)))
             step.status = "succeeded" if match.group(2) == "SUCCESS" else "failed"
@@ -109,6 +118,7 @@ class _StepRecorder(io.TextIOBase):
             self.pipeline_status = "succeeded" if match.group(2) == "SUCCESS" else "failed"
         elif self._current is not None:
             self._current.lines.append(line)
+            self._on_line(self._current, line)
 
 
 def _last_error(lines: list[str]) -> tuple[str | None, str | None]:
@@ -225,6 +235,8 @@ def run_locally(
     run_dir: Path,
     on_step: Callable[[Step], None] = lambda step: None,
     enable_caching: bool = False,
+    on_start: Callable[[Step], None] = lambda step: None,
+    on_line: Callable[[Step, str], None] = lambda step, line: None,
 ) -> LocalRun:
     """Runs ``pipeline`` with ``kfp.local.SubprocessRunner`` in the current Python environment.
 
@@ -238,6 +250,8 @@ def run_locally(
         run_dir: The run folder: ``pipeline.log`` and ``outputs/`` (the pipeline root) go there.
         on_step: Called as each step finishes, for progress reporting.
         enable_caching: Reuse the outputs of identical earlier tasks (kfp.local's file cache).
+        on_start: Called as each step starts.
+        on_line: Called with each line a running step writes.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     pipeline_root = run_dir / "outputs"
@@ -251,7 +265,7 @@ def run_locally(
     )
     started = time.perf_counter()
     with open(run_dir / "pipeline.log", "w", encoding="utf-8") as log:
-        recorder = _StepRecorder(log, on_step)
+        recorder = _StepRecorder(log, on_step, on_start, on_line)
         failure: str | None = None
         with (
             contextlib.redirect_stdout(recorder),

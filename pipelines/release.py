@@ -8,6 +8,8 @@ promoted (promotion checks again under the registry lock and rolls the deploymen
 run promoted in between); without it, promoted. Rejected: the reasons are recorded.
 """
 
+from collections.abc import Callable
+
 from kfp import dsl
 
 from kfp_mlops.components import deployment, evaluation, registry, serving
@@ -29,6 +31,7 @@ def release_if_approved(
     namespace: str,
     serving_format: str,
     canary_traffic_percent: int,
+    after_registration: Callable[[dsl.PipelineTask], object] | None = None,
 ) -> None:
     """Adds the approved and rejected branches after ``gate`` to the pipeline being defined.
 
@@ -47,6 +50,8 @@ def release_if_approved(
         namespace: Its namespace; empty for the pipeline pod's own.
         serving_format: ``sklearn`` or ``onnx``.
         canary_traffic_percent: The new model's share of traffic while it is checked.
+        after_registration: Adds steps that need the registered version (the model card), given
+            the register_model task, inside the approved branch.
     """
     with dsl.If(gate.outputs["approved"] == True, name="gate-approved"):  # noqa: E712
         # Proven to serve before it is registered (as TFX's InfraValidator runs before the
@@ -71,6 +76,8 @@ def release_if_approved(
         ).after(serve)
         register.set_caching_options(False)
         time_limits.limit(register, time_limits.REGISTRY_SECONDS)
+        if after_registration is not None:
+            after_registration(register)
         with dsl.If(deploy_to_cluster == True, name="deploy-to-cluster"):  # noqa: E712
             # The champion is checked before traffic moves; promotion checks again under the
             # registry lock and rolls the deployment back if another run promoted in between.

@@ -112,6 +112,7 @@ def retrain_on_drift(
             dataset=current.outputs["dataset"],
             target_column=target_column,
             mlflow_tracking_uri=mlflow_tracking_uri,
+            data_uri=current_uri,
             registered_model_name=registered_model_name,
             champion_alias=champion_alias,
             estimator=estimator,

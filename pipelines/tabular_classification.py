@@ -5,7 +5,7 @@ from typing import Dict
 from kfp import dsl
 from kfp.dsl import Dataset, Input
 
-from kfp_mlops.components import evaluation, tuning
+from kfp_mlops.components import evaluation, registry, tuning
 from kfp_mlops.pipelines import credentials, placement, time_limits
 from kfp_mlops.pipelines.data_steps import checked_splits, validated_splits
 from kfp_mlops.pipelines.release import release_if_approved
@@ -100,6 +100,7 @@ def tabular_classification(
     )
     train_gate_release(
         split,
+        data_uri=data_uri,
         target_column=target_column,
         mlflow_tracking_uri=mlflow_tracking_uri,
         registered_model_name=registered_model_name,
@@ -126,6 +127,7 @@ def tabular_classification_on_dataset(
     dataset: Input[Dataset],
     target_column: str,
     mlflow_tracking_uri: str,
+    data_uri: str = "",
     registered_model_name: str = "tabular-classifier",
     estimator: str = "random_forest",
     hyperparameters: dict = {},  # noqa: B006 (KFP reads defaults from the signature)
@@ -155,6 +157,7 @@ def tabular_classification_on_dataset(
         dataset: The ingested data (ingest_dataset's output).
         target_column: The label column.
         mlflow_tracking_uri: MLflow tracking server or database (see tabular-classification).
+        data_uri: Where ``dataset`` was read from, shown as the data's source on the model card.
         registered_model_name: Name of the model in the MLflow model registry.
         estimator: scikit-learn estimator by name.
         hyperparameters: The estimator's hyperparameters.
@@ -188,6 +191,7 @@ def tabular_classification_on_dataset(
     )
     train_gate_release(
         split,
+        data_uri=data_uri,
         target_column=target_column,
         mlflow_tracking_uri=mlflow_tracking_uri,
         registered_model_name=registered_model_name,
@@ -213,6 +217,7 @@ def tabular_classification_on_dataset(
 def train_gate_release(
     split: dsl.PipelineTask,
     *,
+    data_uri: str,
     target_column: str,
     mlflow_tracking_uri: str,
     registered_model_name: str,
@@ -292,8 +297,49 @@ def train_gate_release(
         namespace=namespace,
         serving_format=serving_format,
         canary_traffic_percent=canary_traffic_percent,
+        after_registration=lambda register: add_model_card(
+            register,
+            split=split,
+            evaluate=evaluate,
+            gate=gate,
+            data_uri=data_uri,
+            thresholds=thresholds,
+            mlflow_tracking_uri=mlflow_tracking_uri,
+            registered_model_name=registered_model_name,
+        ),
     )
     credentials.attach_to_every_step()  # optional secrets; see pipelines/credentials.py
+
+
+def add_model_card(
+    register: dsl.PipelineTask,
+    *,
+    split: dsl.PipelineTask,
+    evaluate: dsl.PipelineTask,
+    gate: dsl.PipelineTask,
+    data_uri: str,
+    thresholds: Dict[str, float],
+    mlflow_tracking_uri: str,
+    registered_model_name: str,
+) -> dsl.PipelineTask:
+    """Adds the model card of the version ``register`` registered: data, metrics against the
+    thresholds and the champion, confusion matrix and ROC curve, the gate's decision, lineage."""
+    card = registry.model_card(
+        train=split.outputs["train"],
+        test=split.outputs["test"],
+        metrics=evaluate.outputs["metrics"],
+        classification_metrics=evaluate.outputs["classification_metrics"],
+        decision=gate.outputs["decision"],
+        data_uri=data_uri,
+        thresholds=thresholds,
+        tracking_uri=mlflow_tracking_uri,
+        registered_model_name=registered_model_name,
+        model_version=register.outputs["model_version"],
+        run_id=register.outputs["run_id"],
+        kfp_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+    )
+    card.set_caching_options(False)  # it writes to the MLflow run of the version
+    return card
 
 
 # @dsl.pipeline runs the function when applied: both pipelines are made here, once

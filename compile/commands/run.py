@@ -9,11 +9,6 @@ import click
 from kfp_mlops.compile.exits import EXIT_REJECTED, exit_code
 
 
-def _progress(step: object) -> None:
-    seconds = "" if step.seconds is None else f" {step.seconds:.1f} s"
-    click.echo(f"  {step.status:<9} {step.name}{seconds}", err=True)
-
-
 @click.command("run")
 @click.argument("name")
 @click.option(
@@ -31,14 +26,28 @@ def _progress(step: object) -> None:
     help="Run folder (default: runs/NAME-TIMESTAMP): logs, outputs, the MLflow database.",
 )
 @click.option("--cache", is_flag=True, help="Reuse outputs of identical earlier tasks.")
+@click.option(
+    "--follow/--no-follow",
+    default=None,
+    help="Print each step's own lines (epochs, trials, rollout stages) prefixed by the step's "
+    "name, on standard error. Default: on when standard error is a terminal.",
+)
 def run_command(
-    name: str, params: tuple[str, ...], as_json: bool, run_dir: Path | None, cache: bool
+    name: str,
+    params: tuple[str, ...],
+    as_json: bool,
+    run_dir: Path | None,
+    cache: bool,
+    follow: bool | None,
 ) -> None:
     """Runs pipeline NAME on this machine with kfp.local, then prints what happened.
 
-    Without an mlflow_tracking_uri parameter, MLflow writes to a SQLite database in the run folder.
+    Each step is shown on standard error as it starts, with its elapsed time while it runs (redrawn
+    in place on a terminal), and as it finishes. The run folder gets index.html: the steps and
+    links to every report the run wrote. Without an mlflow_tracking_uri parameter, MLflow writes
+    to a SQLite database in the run folder.
     """
-    from kfp_mlops.compile import catalog, local_run, parameters, summary
+    from kfp_mlops.compile import catalog, local_run, parameters, progress, run_index, summary
 
     pipelines = catalog.pipelines()
     if name not in pipelines:
@@ -61,9 +70,27 @@ def run_command(
         )
     if not as_json:
         click.echo(f"Running {name} in {folder}", err=True)
-    result = summary.summarize(
-        local_run.run_locally(pipeline, arguments, folder, _progress, enable_caching=cache)
+    terminal = sys.stderr.isatty()
+    shown = progress.Progress(
+        sys.stderr, follow=terminal if follow is None else follow, live=terminal
     )
+    try:
+        with progress.unbuffered_steps():
+            run = local_run.run_locally(
+                pipeline,
+                arguments,
+                folder,
+                shown.finished,
+                enable_caching=cache,
+                on_start=shown.started,
+                on_line=shown.line,
+            )
+    finally:
+        shown.close()
+    result = summary.summarize(run)
+    index = run_index.write_index(result, pipeline, run.outputs)
+    if not as_json:
+        click.echo(f"Run page: {index}", err=True)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:

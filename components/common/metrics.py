@@ -1,7 +1,9 @@
 """Metric names, their direction, and scoring a fitted classifier on a labelled table.
 
 Every stage that compares or computes metrics (evaluation, the gates, model-quality monitoring,
-tuning) reads them from here. The classification metrics are computed with ``sklearn.metrics``.
+tuning) reads them from here. The classification metrics are computed with ``sklearn.metrics``,
+imported by the functions that score: the gates and the model card read only the names and
+directions, and do not pay scikit-learn's import.
 
 Conventions (they decide what a threshold on a metric means):
 
@@ -22,10 +24,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from sklearn import metrics as skm
 
 from kfp_mlops.components.common.errors import ComponentInputError
-from kfp_mlops.components.common.features import feature_frame, target_values
 
 MAX_ROC_POINTS = 200
 """The most points of the ROC curve recorded (the KFP UI plots them; more add nothing visible)."""
@@ -112,6 +112,8 @@ def classification_metrics(
     Raises:
         ComponentInputError: A label outside ``classes``, or a class without test rows.
     """
+    from sklearn import metrics as skm  # here: importing the metric names must stay cheap
+
     _check_labels(y_true, classes)
     binary = len(classes) == 2
     if binary:
@@ -170,6 +172,8 @@ def score_classifier(
             fitted on named columns, a feature column is missing, a label is missing or unseen, or
             a class has no rows.
     """
+    from kfp_mlops.components.common.features import feature_frame, target_values
+
     if target_column not in table.column_names:
         raise ComponentInputError(
             f"target column {target_column!r} not found in the {what}; the columns are: "

@@ -32,7 +32,6 @@ import numpy as np
 import pyarrow as pa
 
 from kfp_mlops.components.common.errors import ComponentInputError
-from kfp_mlops.components.common.features import feature_frame
 from kfp_mlops.components.common.metrics import REGRESSION_METRICS, SCALAR_METRICS
 
 TASKS = ("classification", "regression")
@@ -184,5 +183,8 @@ def score_regressor(
             f"the model {source} was not fitted on named columns, so the {what}'s feature "
             "columns cannot be chosen; train it with train_sklearn_regressor"
         )
+    # Imported here: features imports scikit-learn, which the gates do not need.
+    from kfp_mlops.components.common.features import feature_frame
+
     frame = feature_frame(table, list(feature_columns), what)
     return regression_metrics(actual, model.predict(frame))

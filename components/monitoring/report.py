@@ -1,13 +1,15 @@
 """The drift report as one self-contained HTML page, which the KFP UI shows for an HTML artifact.
 
-No scripts and no external files: inline CSS and one small inline SVG bar chart per feature (the
-reference's and the current data's share of each bin), so the page renders in the UI's sandboxed
-frame and opens the same from the artifact store.
+No scripts and no external files: inline CSS, the PSI/KS table, and per feature an inline SVG
+histogram of the reference's and the current data's share of each bin, with axes and bin labels
+(:mod:`histogram`), so the page renders in the UI's sandboxed frame and opens the same from the
+artifact store.
 """
 
 import html
 
 from kfp_mlops.components.monitoring.drift import DRIFT, WARN, DriftResult, FeatureDrift
+from kfp_mlops.components.monitoring.histogram import histogram_svg
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #1f2328; }
@@ -19,42 +21,13 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .drift { color: #b42318; font-weight: 600; } .warn { color: #9a6700; font-weight: 600; }
 .ok { color: #1a7f37; } .verdict { font-size: 1.15em; padding: 8px 12px; border-radius: 6px; }
 .verdict.drift { background: #ffebe9; } .verdict.ok { background: #dafbe1; }
-.legend span { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 12px; }
+figure.chart { display: inline-block; margin: 0.5em 1em 0.5em 0; }
 code { background: #f6f8fa; padding: 1px 4px; }
 """
-
-_REFERENCE_COLOUR = "#8c959f"
-_CURRENT_COLOUR = "#0969da"
-_BAR_WIDTH = 9
-_CHART_HEIGHT = 40
 
 
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.4g}"
-
-
-def _chart(feature: FeatureDrift) -> str:
-    """Pairs of bars, reference then current, per bin; the bin and shares in each bar's title."""
-    top = max([*feature.reference_shares, *feature.current_shares, 1e-12])
-    bars = []
-    for index, label in enumerate(feature.bin_labels):
-        pair = (
-            (feature.reference_shares[index], _REFERENCE_COLOUR, "reference"),
-            (feature.current_shares[index], _CURRENT_COLOUR, "current"),
-        )
-        for offset, (share, colour, side) in enumerate(pair):
-            height = share / top * _CHART_HEIGHT
-            x = index * (2 * _BAR_WIDTH + 4) + offset * _BAR_WIDTH
-            title = html.escape(f"{label}: {side} {share:.1%}")
-            bars.append(
-                f'<rect x="{x}" y="{_CHART_HEIGHT - height:.2f}" width="{_BAR_WIDTH - 1}" '
-                f'height="{height:.2f}" fill="{colour}"><title>{title}</title></rect>'
-            )
-    width = len(feature.bin_labels) * (2 * _BAR_WIDTH + 4)
-    return (
-        f'<svg width="{width}" height="{_CHART_HEIGHT}" role="img" '
-        f'aria-label="bin shares of {html.escape(feature.name)}">{"".join(bars)}</svg>'
-    )
 
 
 def _row(feature: FeatureDrift) -> str:
@@ -67,7 +40,6 @@ def _row(feature: FeatureDrift) -> str:
         f'<td class="n">{_number(ks.pvalue if ks else None)}</td>',
         f'<td class="n">{_number(ks.threshold if ks else None)}</td>',
         f'<td class="{feature.status}">{feature.status}</td>',
-        f"<td>{_chart(feature)}</td>",
     ]
     return f"<tr>{''.join(cells)}</tr>"
 
@@ -99,14 +71,14 @@ def render_html(result: DriftResult) -> str:
         *[f"<li>{html.escape(reason)}</li>" for reason in result.reasons],
         "</ul>",
         "<h2>Features</h2>",
-        '<p class="legend">Bin shares:'
-        f'<span style="background:{_REFERENCE_COLOUR}"></span>reference'
-        f'<span style="background:{_CURRENT_COLOUR}"></span>current</p>',
         "<table><thead><tr><th>feature</th><th>kind</th><th>PSI</th><th>KS statistic</th>"
-        "<th>KS p-value</th><th>Holm threshold</th><th>status</th><th>distribution</th>"
+        "<th>KS p-value</th><th>Holm threshold</th><th>status</th>"
         "</tr></thead><tbody>",
         *[_row(feature) for feature in ordered],
         "</tbody></table>",
+        "<h2>Distributions</h2>",
+        "<p>Share of rows in each PSI bin, reference against current, drifted features first.</p>",
+        *[f'<figure class="chart">{histogram_svg(feature)}</figure>' for feature in ordered],
     ]
     if result.skipped:
         parts += ["<h2>Not compared</h2><ul>"]

@@ -1,8 +1,10 @@
-"""Registry components: log a training to MLflow and register its model; promote a champion.
+"""Registry components: log a training to MLflow and register its model; write its model card;
+promote a champion.
 
-The logic lives in register.py, pytorch_model.py (logging a PyTorch Model) and promotion.py
-(champion/previous aliases, rollback). Reaching MLflow and reading a registered model's aliases is
-in the shared layer (:mod:`kfp_mlops.components.common.mlflow_registry`).
+The logic lives in register.py, pytorch_model.py (logging a PyTorch Model), model_card.py (the
+card a reviewer reads) and promotion.py (champion/previous aliases, rollback). Reaching MLflow and
+reading a registered model's aliases is in the shared layer
+(:mod:`kfp_mlops.components.common.mlflow_registry`).
 """
 
 from typing import TYPE_CHECKING
@@ -12,9 +14,10 @@ from kfp_mlops.components.lazy import component_loader
 if TYPE_CHECKING:  # what an IDE follows; at run time the components load on first use
     from kfp_mlops.components.registry.component import (
         check_champion,
+        model_card,
         promote_champion,
         register_model,
     )
 
-__all__ = ["check_champion", "promote_champion", "register_model"]
+__all__ = ["check_champion", "model_card", "promote_champion", "register_model"]
 __getattr__ = component_loader(__name__, __all__)

@@ -1,9 +1,19 @@
 """Registry components: log a training to MLflow and register its model; promote a champion."""
 
-from typing import NamedTuple, Optional
+from typing import Dict, NamedTuple, Optional
 
 from kfp import dsl
-from kfp.dsl import Artifact, Dataset, Input, Metrics, Model
+from kfp.dsl import (
+    HTML,
+    Artifact,
+    ClassificationMetrics,
+    Dataset,
+    Input,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+)
 
 from kfp_mlops.components.images import CPU_IMAGE
 
@@ -166,3 +176,63 @@ def check_champion(
     from kfp_mlops.components.registry.promotion import check_champion as check
 
     check(tracking_uri, registered_model_name, compared_champion, champion_alias=champion_alias)
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def model_card(
+    train: Input[Dataset],
+    test: Input[Dataset],
+    metrics: Input[Metrics],
+    classification_metrics: Input[ClassificationMetrics],
+    decision: Input[Markdown],
+    data_uri: str,
+    thresholds: Dict[str, float],
+    tracking_uri: str,
+    registered_model_name: str,
+    model_version: str,
+    run_id: str,
+    card: Output[HTML],
+    kfp_run_id: str = "",
+) -> str:
+    """Writes a registered model version's model card: one page to read before deploying it.
+
+    The card shows the data (source, rows, columns and fingerprints of the train and test parts),
+    the test metrics against the thresholds and the champion's, the confusion matrix and ROC
+    curve, the gate's decision and reasons, and the lineage (pipeline run, MLflow run and
+    version). It is stored in MLflow with the version (artifact model_card/model_card.html of its
+    run, named by the version's tag model_card) before the step's output is written.
+
+    Args:
+        train: The train split (its metadata: rows, schema, fingerprint).
+        test: The test split.
+        metrics: The evaluation's Metrics (e.g. from evaluate_classifier).
+        classification_metrics: The evaluation's confusion matrix and ROC curve.
+        decision: The gate's decision (metadata: approved, reasons, champion_version).
+        data_uri: The file the pipeline ingested.
+        thresholds: The gate's thresholds, shown beside each metric.
+        tracking_uri: The MLflow store holding the version.
+        registered_model_name: The registered model.
+        model_version: The version the card describes (from register_model).
+        run_id: The MLflow run that logged it (from register_model).
+        kfp_run_id: The pipeline run's ID.
+
+    Returns:
+        card: The model card, a self-contained HTML page.
+        Output: The card's URI in MLflow, runs:/<run_id>/model_card/model_card.html.
+    """
+    from kfp_mlops.components.registry.model_card import CardInputs, write_model_card
+
+    inputs = CardInputs(
+        data_uri=data_uri,
+        train=dict(train.metadata),
+        test=dict(test.metadata),
+        metrics=dict(metrics.metadata),
+        classification=dict(classification_metrics.metadata),
+        decision=dict(decision.metadata),
+        thresholds=dict(thresholds),
+        registered_model_name=registered_model_name,
+        model_version=model_version,
+        run_id=run_id,
+        kfp_run_id=kfp_run_id,
+    )
+    return write_model_card(inputs, tracking_uri, card.path)

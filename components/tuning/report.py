@@ -1,30 +1,25 @@
 """Summarize a finished study: best hyperparameters, a table of trials, and an HTML report.
 
-The report is one self-contained HTML file: the charts are inline SVG drawn with matplotlib, with
-no script and no link to fetch, so it renders offline and inside the KFP UI's sandboxed viewer.
-It shows the optimization history (every trial's score, the best so far, pruned trials where they
-stopped), the validation score of each trial step by step (where pruning cut trials short), the
-parameter importances (fANOVA), the best trial, and every trial.
+The report is one self-contained HTML file: the charts are Optuna's own plots
+(``optuna.visualization.matplotlib``: optimization history, intermediate values, parameter
+importances, slice, parallel coordinates) as inline SVG, with no script and no link to fetch, so it
+renders offline and inside the KFP UI's sandboxed viewer (:mod:`plots`). It also shows the best
+trial and every trial.
 """
 
 import dataclasses
 import html
-import io
 import warnings
 
-import matplotlib
 import optuna
 import pyarrow as pa
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from optuna.trial import FrozenTrial, TrialState
 
 from kfp_mlops.components.common.atomic import write_text
 from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.common.tables import write_parquet
 from kfp_mlops.components.tuning import study
-
-_COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#d62728", "FAIL": "#7f7f7f", "RUNNING": "#ff7f0e"}
+from kfp_mlops.components.tuning.plots import study_plots
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,111 +66,6 @@ def _importances(shared: optuna.Study, seed: int, completed: int) -> dict[str, f
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
     values = optuna.importance.get_param_importances(shared, evaluator=evaluator)
     return {name: round(float(value), 6) for name, value in values.items()}
-
-
-def _svg(figure: Figure) -> str:
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "kfp-mlops", "svg.fonttype": "none"}):
-        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
-def _last_intermediate(trial: FrozenTrial) -> tuple[int, float] | None:
-    if not trial.intermediate_values:
-        return None
-    step = max(trial.intermediate_values)
-    return step, trial.intermediate_values[step]
-
-
-def history_chart(trials: list[FrozenTrial], metric: str, direction: str) -> str:
-    """SVG: each trial's score by trial number, the best so far, and where pruned trials stopped."""
-    figure = Figure(figsize=(7.5, 3.6))
-    axes = figure.subplots()
-    completed = [t for t in trials if t.state == TrialState.COMPLETE]
-    axes.scatter(
-        [t.number for t in completed],
-        [t.value for t in completed],
-        color=_COLORS["COMPLETE"],
-        label="completed",
-        zorder=3,
-    )
-    pruned = [(t.number, _last_intermediate(t)) for t in trials if t.state == TrialState.PRUNED]
-    pruned = [(number, last) for number, last in pruned if last is not None]
-    if pruned:
-        axes.scatter(
-            [number for number, _ in pruned],
-            [last[1] for _, last in pruned],
-            color=_COLORS["PRUNED"],
-            marker="x",
-            label="pruned (score when stopped)",
-            zorder=3,
-        )
-    best: list[tuple[int, float]] = []
-    better = max if direction == "maximize" else min
-    for trial in sorted(completed, key=lambda t: t.number):
-        value = trial.value if not best else better(best[-1][1], trial.value)
-        best.append((trial.number, value))
-    if best:
-        last = max(t.number for t in trials)
-        best.append((last, best[-1][1]))  # the best so far holds to the last trial
-        axes.step(
-            [n for n, _ in best], [v for _, v in best], where="post", color="#2ca02c", label="best"
-        )
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_xlabel("trial")
-    axes.set_ylabel(f"validation {metric}")
-    axes.set_title("Optimization history")
-    axes.grid(alpha=0.3)
-    axes.legend(loc="best", fontsize="small")
-    return _svg(figure)
-
-
-def steps_chart(trials: list[FrozenTrial], metric: str) -> str:
-    """SVG: each trial's validation score after each step; pruned trials stop early."""
-    figure = Figure(figsize=(7.5, 3.6))
-    axes = figure.subplots()
-    labelled: set[str] = set()
-    steps: set[int] = set()
-    for trial in trials:
-        if not trial.intermediate_values:
-            continue
-        points = sorted(trial.intermediate_values.items())
-        steps.update(step for step, _ in points)
-        state = trial.state.name
-        label = {"COMPLETE": "completed", "PRUNED": "pruned"}.get(state, state.lower())
-        axes.plot(
-            [step for step, _ in points],
-            [value for _, value in points],
-            marker="o",
-            markersize=3,
-            linewidth=1,
-            alpha=0.7,
-            color=_COLORS.get(state, "#7f7f7f"),
-            label=None if label in labelled else label,
-        )
-        labelled.add(label)
-    if len(steps) > 1 and min(steps) > 0 and max(steps) / min(steps) >= 8:
-        axes.set_xscale("log")
-    axes.set_xlabel("step (trees, iterations or epochs)")
-    axes.set_ylabel(f"validation {metric}")
-    axes.set_title("Validation score step by step")
-    axes.grid(alpha=0.3)
-    if labelled:
-        axes.legend(loc="best", fontsize="small")
-    return _svg(figure)
-
-
-def importance_chart(importances: dict[str, float]) -> str:
-    """SVG: a horizontal bar per parameter, most important on top."""
-    names = sorted(importances, key=importances.get)
-    figure = Figure(figsize=(7.5, 0.5 + 0.4 * max(len(names), 1)))
-    axes = figure.subplots()
-    axes.barh(names, [importances[name] for name in names], color=_COLORS["COMPLETE"])
-    axes.set_xlabel("importance (fANOVA, share of variance)")
-    axes.set_title("Hyperparameter importances")
-    axes.set_xlim(0, 1)
-    return _svg(figure)
 
 
 def _cell(value: object) -> str:
@@ -243,7 +133,7 @@ th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 def render_html(
     summary: StudySummary,
     config: study.StudyConfig,
-    trials: list[FrozenTrial],
+    charts: dict[str, str],
     table: pa.Table,
 ) -> str:
     """The whole report as one HTML document without scripts."""
@@ -263,16 +153,11 @@ def render_html(
         f"<h2>Best: trial {summary.best_trial}, {html.escape(summary.metric)} "
         f"{summary.best_score:.6g}</h2>",
         _table(["hyperparameter", "value"], best_rows),
-        "<h2>Optimization history</h2>",
-        f"<div class='chart'>{history_chart(trials, config.metric, config.direction)}</div>",
-        "<h2>Validation score step by step</h2>",
-        f"<div class='chart'>{steps_chart(trials, config.metric)}</div>",
-        "<h2>Hyperparameter importances</h2>",
     ]
-    if summary.importances:
-        parts.append(f"<div class='chart'>{importance_chart(summary.importances)}</div>")
-    else:
-        parts.append("<p>Importances need at least two completed trials.</p>")
+    for title, svg in charts.items():
+        parts += [f"<h2>{html.escape(title)}</h2>", f"<div class='chart'>{svg}</div>"]
+    if "Hyperparameter importances" not in charts:
+        parts.append("<p>Importances need two completed trials and a searched parameter.</p>")
     rows = [list(row.values()) for row in table.to_pylist()]
     parts += ["<h2>Trials</h2>", _table(table.column_names, rows), "</body></html>"]
     return "\n".join(parts)
@@ -326,5 +211,6 @@ def summarize(
     )
     table = trials_table(trials, sorted(config.search_space))
     write_parquet(table, trials_path)
-    write_text(report_path, render_html(summary, config, trials, table))
+    charts = study_plots(shared, config.metric, config.seed)
+    write_text(report_path, render_html(summary, config, charts, table))
     return summary

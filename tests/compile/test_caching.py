@@ -16,6 +16,7 @@ NEVER_CACHED = {
     "register_model": "writes a version to the MLflow registry",
     "promote_champion": "moves the registry's aliases",
     "check_champion": "reads the champion from the MLflow registry",
+    "model_card": "writes the card to the version's MLflow run",
     "check_model_quality": "reads the champion from the MLflow registry",
     "deploy_inference_service": "changes the cluster",
     "create_study": "creates or continues a study in the tuning storage",

@@ -68,6 +68,7 @@ def test_side_effect_steps_are_never_cached(compiled_dir: Path):
     for name in (
         "champion-challenger-gate",
         "register-model",
+        "model-card",
         "serve-check",
         "deploy-inference-service",
         "promote-champion",

@@ -46,6 +46,7 @@ def test_breast_cancer_is_approved_registered_and_served(breast_cancer_csv: Path
         "evaluate-classifier": "succeeded",
         "champion-challenger-gate": "succeeded",
         "register-model": "succeeded",
+        "model-card": "succeeded",
         "serve-check": "succeeded",
         "check-champion": "skipped",
         "deploy-inference-service": "skipped",
@@ -76,7 +77,7 @@ def test_unreachable_threshold_takes_the_else_branch(breast_cancer_csv: Path, tm
     assert no_champion.startswith("no champion:")
     steps = step_statuses(summary)
     assert steps["record-rejection"] == "succeeded"
-    assert steps["register-model"] == steps["serve-check"] == "skipped"
+    assert steps["register-model"] == steps["serve-check"] == steps["model-card"] == "skipped"
     assert summary["registry"] is None and summary["serving"] is None
     assert registered_versions(tmp_path) == 0
 

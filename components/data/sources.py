@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.uris import check_no_credentials
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,8 +59,11 @@ def locate(source_uri: str) -> Source:
     """The file, or the data files under the folder or prefix, that ``source_uri`` names.
 
     Raises:
-        ComponentInputError: Nothing is there, the file is empty, or the folder holds no data file.
+        ComponentInputError: The URI carries a credential (it would be stored in the Dataset's
+            metadata and printed in errors: credentials come from the environment), nothing is
+            there, the file is empty, or the folder holds no data file.
     """
+    check_no_credentials(source_uri, "data_uri")
     filesystem, path = _open_filesystem(source_uri)
     try:
         info = filesystem.get_file_info(path)

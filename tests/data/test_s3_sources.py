@@ -75,3 +75,25 @@ def test_a_missing_key_is_named(s3):
     _bucket(s3, "empty")
     with pytest.raises(ComponentInputError, match=r"input file not found: s3://empty/absent.csv"):
         read_source(s3.uri("empty/absent.csv"))
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "s3://AKIAEXAMPLE:wJalrXUtnFEMI@lake/events",
+        "s3://lake/events?access_key=AKIAEXAMPLE&secret_key=wJalrXUtnFEMI",
+    ],
+)
+def test_a_data_uri_carrying_keys_is_refused_before_anything_is_read_or_stored(uri, tmp_path):
+    """Keys in a data_uri would land in the Dataset's source_uri metadata and in error lines:
+    ingest (and the data-version step, which locates the files the same way) refuse them."""
+    from kfp_mlops.components.data.data_version import resolve_data_version
+
+    for step in (
+        lambda: ingest_to_parquet(uri, str(tmp_path / "dataset")),
+        lambda: resolve_data_version(uri),
+    ):
+        with pytest.raises(ComponentInputError, match="carries a credential") as raised:
+            step()
+        assert "wJalrXUtnFEMI" not in str(raised.value)
+    assert not (tmp_path / "dataset").exists()

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.common.estimators import REGRESSORS
 from kfp_mlops.components.serving.check import run_serve_check
 from kfp_mlops.components.training.train_regressor import train_regressor_to_directory
@@ -13,7 +12,7 @@ from kfp_mlops.components.training.train_regressor import train_regressor_to_dir
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("name", sorted(set(REGRESSORS) - {"gradient_boosting"}))
+@pytest.mark.parametrize("name", sorted(REGRESSORS))
 def test_each_regressor_passes_the_serve_check(name, diabetes_splits, tmp_path: Path):
     folder = tmp_path / "model"
     metadata = train_regressor_to_directory(diabetes_splits["train"], str(folder), "target", name)
@@ -32,24 +31,3 @@ def test_each_regressor_passes_the_serve_check(name, diabetes_splits, tmp_path: 
     assert [timing.protocol.name for timing in result.timings] == ["v1-rows", "v1-pandas", "v2"]
     assert result.onnx.agreement is None and "classifiers only" in result.onnx.reason
     assert json.loads((tmp_path / "metrics.json").read_text())["rows_checked"] == 25
-
-
-def test_gradient_boosting_fails_the_serve_check_naming_the_refused_global(
-    diabetes_splits, tmp_path: Path
-):
-    # KServe's restricted unpickler refuses the numpy reconstructor a GradientBoostingRegressor's
-    # trees need with numpy 2.x, as it does GradientBoostingClassifier's (README, Known limits).
-    folder = tmp_path / "model"
-    train_regressor_to_directory(
-        diabetes_splits["train"], str(folder), "target", "gradient_boosting"
-    )
-    with pytest.raises(ComponentInputError, match=r"numpy\._core\.numeric\._frombuffer"):
-        run_serve_check(
-            str(folder),
-            diabetes_splits["test"],
-            "target",
-            str(tmp_path / "report.md"),
-            str(tmp_path / "metrics.json"),
-            max_rows=5,
-        )
-    assert not (tmp_path / "report.md").exists()

@@ -59,7 +59,7 @@ STEP_MODULES = {
     "evaluate-classifier": "kfp_mlops.components.common.metrics",
     "champion-challenger-gate": "kfp_mlops.components.evaluation.champion",
     "register-model": "kfp_mlops.components.registry.register",
-    "model-card": "kfp_mlops.components.registry.model_card",
+    "model-card": "kfp_mlops.components.registry.model_card_page",
     "serve-check": "kfp_mlops.components.serving.check",
     "promote-champion": "kfp_mlops.components.registry.promotion",
     "record-rejection": "kfp_mlops.components.evaluation.rejection",
@@ -172,7 +172,7 @@ class BareRun:
         )
 
     def model_card(self) -> None:
-        from kfp_mlops.components.registry.model_card import CardInputs, write_model_card
+        from kfp_mlops.components.registry.model_card_page import CardInputs, write_model_card
 
         decision = self.state["decision"]
         registration = self.state["registration"]

@@ -9,7 +9,7 @@ LIGHT = (
     "kfp_mlops.components.evaluation.gate",
     "kfp_mlops.components.evaluation.rejection",
     "kfp_mlops.components.evaluation.champion",
-    "kfp_mlops.components.registry.model_card",
+    "kfp_mlops.components.registry.model_card_page",
     "kfp_mlops.components.registry.promotion",
 )
 

@@ -1,7 +1,7 @@
 """Registry components: log a training to MLflow and register its model; write its model card;
 promote a champion.
 
-The logic lives in register.py, pytorch_model.py (logging a PyTorch Model), model_card.py (the
+The logic lives in register.py, pytorch_model.py (logging a PyTorch Model), model_card_page.py (the
 card a reviewer reads) and promotion.py (champion/previous aliases, rollback). Reaching MLflow and
 reading a registered model's aliases is in the shared layer
 (:mod:`kfp_mlops.components.common.mlflow_registry`).

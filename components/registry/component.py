@@ -220,7 +220,7 @@ def model_card(
         card: The model card, a self-contained HTML page.
         Output: The card's URI in MLflow, runs:/<run_id>/model_card/model_card.html.
     """
-    from kfp_mlops.components.registry.model_card import CardInputs, write_model_card
+    from kfp_mlops.components.registry.model_card_page import CardInputs, write_model_card
 
     inputs = CardInputs(
         data_uri=data_uri,

@@ -122,3 +122,12 @@ def test_each_stage_re_exports_its_components_for_an_ide(stage):
     component_module = importlib.import_module(statement.module)
     for name in package.__all__:
         assert getattr(package, name) is getattr(component_module, name)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_module_of_a_stage_is_named_like_one_of_its_components(stage):
+    """A module named like a component would shadow it: once imported, ``stage.name`` is the
+    module, not the component the lazy ``__getattr__`` would load."""
+    package = importlib.import_module(f"kfp_mlops.components.{stage}")
+    modules = {path.stem for path in Path(package.__file__).parent.glob("*.py")}
+    assert modules.isdisjoint(package.__all__)

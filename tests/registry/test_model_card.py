@@ -10,7 +10,7 @@ from support.mlflow_store import register_version
 
 from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.registry.card_charts import roc_curve_svg
-from kfp_mlops.components.registry.model_card import (
+from kfp_mlops.components.registry.model_card_page import (
     CARD_ARTIFACT,
     CARD_TAG,
     CardInputs,

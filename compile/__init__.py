@@ -1,5 +1,7 @@
-"""The ``kfp-mlops`` command-line tool: compile, list, run locally, submit and schedule on Kubeflow
-Pipelines, serve a model, roll back a champion, write sample data, name the images.
+"""The ``kfp-mlops`` command-line tool.
+
+Compile, list, run locally, submit and schedule on Kubeflow Pipelines, serve a model, roll back a
+champion, write sample data, name the images.
 
 One module per command in ``commands/``; the option groups they share are defined once in
 ``commands/options.py`` (images, the cluster, the KFP endpoint) and ``commands/kfp_options.py``

@@ -29,8 +29,10 @@ def _walk(node: object) -> Iterator[str]:
 
 
 def referenced_images(compiled_yaml: str) -> list[str]:
-    """Every image named in a compiled pipeline or component (all its YAML documents), each once,
-    in the order met."""
+    """Every image named in a compiled pipeline or component, each once, in the order met.
+
+    All the YAML documents of the file are read.
+    """
     found: list[str] = []
     for document in yaml.safe_load_all(compiled_yaml):
         for reference in _walk(document):

@@ -84,8 +84,9 @@ class EndpointError(ComponentError):
 
 @dataclasses.dataclass(frozen=True)
 class Endpoint:
-    """Where the Kubeflow Pipelines API is and how to reach it (credentials come from the
-    environment, see the module's description).
+    """Where the Kubeflow Pipelines API is and how to reach it.
+
+    Credentials come from the environment, see the module's description.
 
     Attributes:
         host: The API's address; None to let the kfp client find the cluster (in-cluster

@@ -122,8 +122,10 @@ class _StepRecorder(io.TextIOBase):
 
 
 def _last_error(lines: list[str]) -> tuple[str | None, str | None]:
-    """The kind (``input``, ``system``, ``error`` for another exception) and message of the last
-    exception line a failed step printed."""
+    """The kind and message of the last exception line a failed step printed.
+
+    The kind is ``input``, ``system``, or ``error`` for another exception.
+    """
     for line in reversed(lines):
         if match := _ERROR.match(line):
             return KIND_BY_NAME.get(match.group(1), "error"), match.group(2).strip()
@@ -156,8 +158,9 @@ def read_task_outputs(pipeline_root: Path) -> dict[str, dict]:
 
 
 def _as_executor_output(entry: dict[str, object]) -> dict[str, dict]:
-    """A kfp.local cache entry (output name to value or serialized artifact) in the shape of
-    ``executor_output.json``: ``parameterValues`` and ``artifacts``.
+    """A kfp.local cache entry in the shape of ``executor_output.json``.
+
+    Output names to values or serialized artifacts, as ``parameterValues`` and ``artifacts``.
 
     The entry's shape is kfp.local's (kfp/local/cache.py 2.17, ``LocalCache._serialize_outputs``):
     an artifact is a dict marked ``__kfp_artifact__`` with its name, uri and metadata; a list of

@@ -1,5 +1,7 @@
-"""What ``kfp-mlops run`` prints while a pipeline runs: each step as it starts, its elapsed time
-while it runs, and (when following) the step's own lines, each prefixed by the step's name.
+"""What ``kfp-mlops run`` prints while a pipeline runs.
+
+Each step as it starts, its elapsed time while it runs, and (when following) the step's own lines,
+each prefixed by the step's name.
 
 On a terminal the running step's line is redrawn in place twice a second ("running  train-sklearn
 12.5 s"); elsewhere (a pipe, a CI log) each step gets one line when it starts and one when it ends,
@@ -84,8 +86,11 @@ class Progress:
             self._clear()
 
     def _kfp_noise(self, text: str) -> bool:
-        """kfp.local's and the KFP executor's own lines (the executor input, a JSON block that
-        closes with a four-space-indented brace), and blank lines."""
+        """kfp.local's and the KFP executor's own lines, and blank lines.
+
+        The executor's lines include the executor input, a JSON block that closes with a
+        four-space-indented brace.
+        """
         if self._in_executor_input:
             self._in_executor_input = text.rstrip() != "    }"
             return True
@@ -119,8 +124,10 @@ class Progress:
 
 @contextlib.contextmanager
 def unbuffered_steps() -> Iterator[None]:
-    """Makes the steps' Python processes write each line as they print it (``PYTHONUNBUFFERED``),
-    so that a followed step's lines arrive while it runs rather than when it exits.
+    """Makes the steps' Python processes write each line as they print it.
+
+    With ``PYTHONUNBUFFERED``, a followed step's lines arrive while it runs rather than when it
+    exits.
 
     kfp.local's SubprocessRunner starts each task with this process's environment and reads its
     output line by line (kfp 2.x ``local/subprocess_task_handler.py``, ``run_local_subprocess``).

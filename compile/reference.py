@@ -90,8 +90,10 @@ def render_all() -> dict[str, str]:
 
 
 def stale_pages(folder: Path = REFERENCE_DIR) -> list[str]:
-    """The pages under ``folder`` that differ from what the docstrings give (or are missing or
-    left over from a removed stage)."""
+    """The pages under ``folder`` that differ from what the docstrings give.
+
+    Also the pages that are missing, or left over from a removed stage.
+    """
     expected = render_all()
     stale = [
         name
@@ -103,8 +105,10 @@ def stale_pages(folder: Path = REFERENCE_DIR) -> list[str]:
 
 
 def write_pages(folder: Path = REFERENCE_DIR) -> list[str]:
-    """Writes every page into ``folder``, removing pages of stages that no longer exist; returns
-    the names of the pages it changed."""
+    """Writes every page into ``folder``; returns the names of the pages it changed.
+
+    Pages of stages that no longer exist are removed.
+    """
     changed = stale_pages(folder) if folder.is_dir() else list(render_all())
     folder.mkdir(parents=True, exist_ok=True)
     expected = render_all()

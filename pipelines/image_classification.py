@@ -33,9 +33,10 @@ def image_classification(
     min_class_balance: float = 0.8,
     serve_check_rows: int = 200,
 ) -> None:
-    """Ingests, validates and splits images stored one pixel per column, trains a CNN with PyTorch
-    (on a GPU when compiled with one), evaluates it, and serve-checks it only when it passes the
-    metric gate.
+    """Trains a CNN on images stored one pixel per column; serve-checks it if it passes the gate.
+
+    Ingests, validates and splits the images, trains the CNN with PyTorch (on a GPU when compiled
+    with one), evaluates it, and serve-checks it only when it passes the metric gate.
 
     Args:
         data_uri: CSV or Parquet file (local path, file://, s3:// or gs:// URI), one row per image

@@ -325,8 +325,10 @@ DISTRIBUTED_PARAMETERS = (
 def _distributed(
     profile: HardwareProfile, nodes: int, arguments: dict[str, object]
 ) -> pipeline_task.PipelineTask:
-    """train_pytorch's arguments given to train_pytorch_distributed: a TrainJob on ``nodes``
-    nodes of ``profile`` (its GPUs, node selector and tolerations on every node pod).
+    """train_pytorch's arguments given to train_pytorch_distributed.
+
+    A TrainJob on ``nodes`` nodes of ``profile`` (its GPUs, node selector and tolerations on every
+    node pod).
 
     The step itself only follows the TrainJob: it gets no GPU and no placement.
     """

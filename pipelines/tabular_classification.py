@@ -42,7 +42,9 @@ def tabular_classification(
     serving_format: str = "sklearn",
     canary_traffic_percent: int = 10,
 ) -> None:
-    """Ingests, validates and splits a table, trains and evaluates a classifier, and serve-checks,
+    """Trains a classifier on a table and promotes it to champion if it passes the gate.
+
+    Ingests, validates and splits a table, trains and evaluates a classifier, and serve-checks,
     registers and promotes it to champion (deploying it to KServe when asked, after checking the
     champion has not changed) only when it passes the champion/challenger gate.
 
@@ -150,8 +152,9 @@ def tabular_classification_on_dataset(
     serving_format: str = "sklearn",
     canary_traffic_percent: int = 10,
 ) -> None:
-    """tabular-classification on a Dataset already ingested: what retrain-on-drift nests, so that
-    the data it checked is the data it trains on, read once.
+    """tabular-classification on a Dataset already ingested: what retrain-on-drift nests.
+
+    So the data it checked is the data it trains on, read once.
 
     Args:
         dataset: The ingested data (ingest_dataset's output).
@@ -238,8 +241,10 @@ def train_gate_release(
     serving_format: str,
     canary_traffic_percent: int,
 ) -> None:
-    """Adds tuning or the given hyperparameters → train → evaluate → champion/challenger gate →
-    register, serve-check, deploy and promote (or record the rejection) after ``split``.
+    """Adds training, evaluation, the champion/challenger gate and the release after ``split``.
+
+    Tuning or the given hyperparameters, train, evaluate, the champion/challenger gate, then
+    register, serve-check, deploy and promote (or record the rejection).
 
     The steps of tabular-classification after the data steps, in one definition for both
     pipelines that run them; the keyword arguments are their parameters of the same names.
@@ -322,8 +327,11 @@ def add_model_card(
     mlflow_tracking_uri: str,
     registered_model_name: str,
 ) -> dsl.PipelineTask:
-    """Adds the model card of the version ``register`` registered: data, metrics against the
-    thresholds and the champion, confusion matrix and ROC curve, the gate's decision, lineage."""
+    """Adds the model card of the version ``register`` registered.
+
+    Data, metrics against the thresholds and the champion, confusion matrix and ROC curve, the
+    gate's decision, lineage.
+    """
     card = registry.model_card(
         train=split.outputs["train"],
         test=split.outputs["test"],

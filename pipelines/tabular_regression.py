@@ -47,9 +47,11 @@ def tabular_regression(
     namespace: str = "",
     canary_traffic_percent: int = 10,
 ) -> None:
-    """Ingests, validates and splits a table with a numeric target, trains and evaluates a
-    regressor, and registers, serve-checks and promotes it to champion (deploying it to KServe when
-    asked) only when it passes the champion/challenger gate.
+    """Trains a regressor on a table and promotes it to champion if it passes the gate.
+
+    Ingests, validates and splits a table with a numeric target, trains and evaluates a regressor,
+    and registers, serve-checks and promotes it to champion (deploying it to KServe when asked) only
+    when it passes the champion/challenger gate.
 
     Args:
         data_uri: CSV or Parquet file (local path, file://, s3:// or gs:// URI).

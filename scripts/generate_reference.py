@@ -13,6 +13,7 @@ from kfp_mlops.compile.reference import REFERENCE_DIR, stale_pages, write_pages
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Writes the reference pages (with --check, lists the stale ones); returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check; change nothing")
     args = parser.parse_args(argv)

@@ -10,6 +10,7 @@ from cosmic_ray.work_item import TestOutcome
 
 
 def main(session: str) -> int:
+    """Prints the score of ``session`` and its surviving mutants as diffs; returns 0."""
     with use_db(session, WorkDB.Mode.open) as db:
         items = list(db.completed_work_items)
         survived = [

@@ -18,8 +18,11 @@ PIPELINE_HELP = (
 
 
 def pipeline_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Adds --param, --experiment, naming, --service-account, --json and the image options
-    (:func:`.options.image_options`, used when PIPELINE is a name of this library)."""
+    """Adds --param, --experiment, naming, --service-account, --json and the image options.
+
+    The image options are :func:`.options.image_options`, used when PIPELINE is a name of this
+    library.
+    """
     options = [
         click.option(
             "--param",
@@ -97,8 +100,9 @@ def prepare(
     settings: images.ImageSettings,
     folder: Path,
 ) -> PreparedPipeline:
-    """The compiled file of ``source`` (compiling a library pipeline into ``folder``) and the
-    ``--param`` pairs typed as its parameters; usage errors as click errors.
+    """The compiled file of ``source`` and the ``--param`` pairs typed as its parameters.
+
+    A library pipeline is compiled into ``folder``; usage errors are click errors.
     """
     from kfp_mlops.compile import catalog, parameters
     from kfp_mlops.compile.compiler import compile_to_text
@@ -158,8 +162,9 @@ def upload(
     token_file: Path | None,
     no_cache: bool = False,
 ) -> Uploaded:
-    """Prepares PIPELINE (see :func:`prepare`), connects to the endpoint and uploads the pipeline
-    (or a new version of it), reporting the upload on stderr; endpoint errors as click errors.
+    """Prepares PIPELINE, connects to the endpoint and uploads the pipeline or a new version.
+
+    See :func:`prepare`; the upload is reported on stderr; endpoint errors are click errors.
 
     The keyword arguments are the values of :func:`pipeline_options` and
     :func:`.options.endpoint_options` of the same names: a command passes on what it does not

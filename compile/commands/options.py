@@ -99,8 +99,11 @@ def kube_context_option(help_text: str) -> Callable[[Command], Command]:
 
 
 def kube_options(command: Command) -> Command:
-    """Adds ``--kubeconfig`` and ``--kube-context``; the command receives ``kubeconfig`` and
-    ``kube_context`` (None: in-cluster config, else ``$KUBECONFIG`` or ``~/.kube/config``)."""
+    """Adds ``--kubeconfig`` and ``--kube-context``.
+
+    The command receives ``kubeconfig`` and ``kube_context`` (None: in-cluster config, else
+    ``$KUBECONFIG`` or ``~/.kube/config``).
+    """
     options = [
         click.option(
             "--kubeconfig",

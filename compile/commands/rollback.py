@@ -9,8 +9,10 @@ from kfp_mlops.compile.commands.options import kube_options
 
 
 def _fail(error: Exception, as_json: bool) -> None:
-    """Ends the command with the error's exit status (compile/exits.py), as one JSON object with
-    ``--json``, else as ``Error: <line>`` on stderr."""
+    """Ends the command with the error's exit status (compile/exits.py).
+
+    As one JSON object with ``--json``, else as ``Error: <line>`` on stderr.
+    """
     from kfp_mlops.compile.exits import exit_code, fail
 
     if not as_json:

@@ -36,8 +36,10 @@ STALE_SECONDS = 60.0
 
 
 def remove_stale_temporaries(destination: str | os.PathLike[str]) -> list[Path]:
-    """Removes the temporaries a killed write of ``destination`` left (``.NAME.*``, older than
-    :data:`STALE_SECONDS`); returns what it removed."""
+    """Removes the temporaries a killed write of ``destination`` left; returns what it removed.
+
+    Those are ``.NAME.*`` files and folders older than :data:`STALE_SECONDS`.
+    """
     final = Path(destination)
     if not final.parent.is_dir():
         return []

@@ -27,8 +27,11 @@ class ComponentInputError(ComponentError, ValueError):
 
 
 class ExternalSystemError(ComponentError, RuntimeError):
-    """A system outside the step failed or refused: the Kubernetes API, MLflow, a model server,
-    the network. Says which system, what it answered, and (for a refusal) what would fix it."""
+    """A system outside the step failed or refused.
+
+    The Kubernetes API, MLflow, a model server, the network. Says which system, what it answered,
+    and (for a refusal) what would fix it.
+    """
 
     kind = "system"
 

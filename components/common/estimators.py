@@ -1,5 +1,4 @@
-"""The scikit-learn classifiers and regressors a training step can fit, by name, and their
-hyperparameters.
+"""The scikit-learn classifiers and regressors a training step can fit, and their hyperparameters.
 
 Every classifier here has ``predict_proba`` (evaluation needs probabilities for ROC AUC and log
 loss), and every estimator is seeded with ``random_state`` when it has one, so the same data,
@@ -121,8 +120,10 @@ def _suggestion(word: str, choices: list[str]) -> str:
 
 
 def estimator_spec(name: str, task: str = "classification") -> EstimatorSpec:
-    """The specification registered under ``name`` for ``task``; an unknown name names the known
-    ones."""
+    """The specification registered under ``name`` for ``task``.
+
+    An unknown name is an input error naming the known ones.
+    """
     offered = ESTIMATORS_BY_TASK[task]
     kind = "regressor" if task == "regression" else "estimator"
     try:

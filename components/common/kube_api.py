@@ -183,9 +183,11 @@ class InferenceServices:
         self.api = client.CustomObjectsApi(cluster.api_client)
 
     def _fail(self, error: ApiException, verb: str, name: str | None) -> ComponentError:
-        """The one-line error for an API refusal: 400 and 422 (a request or manifest the server
-        refuses) are bad input; the rest (credentials, permissions, KServe missing, server errors)
-        the cluster's."""
+        """The one-line error for an API refusal.
+
+        400 and 422 (a request or manifest the server refuses) are bad input; the rest (credentials,
+        permissions, KServe missing, server errors) the cluster's.
+        """
         target = f"{RESOURCE} {name!r}" if name else RESOURCE
         message = _status_message(error)
         if error.status == 401:

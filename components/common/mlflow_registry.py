@@ -115,8 +115,11 @@ def _reason(error: BaseException) -> str:
 
 
 def _is_unavailable(error: BaseException) -> bool:
-    """Whether the store failed to answer (network, a gateway or unavailable server, a locked
-    database) rather than the URI being wrong (an unknown scheme, a server that is not MLflow)."""
+    """Whether the store failed to answer rather than the URI being wrong.
+
+    Failing to answer: the network, a gateway or unavailable server, a locked database. A wrong URI:
+    an unknown scheme, a server that is not MLflow.
+    """
     if isinstance(error, OSError | sqlalchemy.exc.OperationalError):
         return True
     if isinstance(error, MlflowException):

@@ -142,8 +142,9 @@ def v2_request(layout: OnnxLayout, frame: pd.DataFrame, request_id: str) -> dict
 
 
 class TorchOnnxModel:
-    """A PyTorch Model's ONNX export (``model/1/model.onnx``) in ONNX Runtime on the CPU, and the
-    V2 request and answer of the same model served by Triton as ``model``.
+    """A PyTorch Model's ONNX export (``model/1/model.onnx``) in ONNX Runtime on the CPU.
+
+    Also the V2 request and answer of the same model served by Triton as ``model``.
 
     Attributes:
         feature_columns: The input's columns, in order (from the Model's manifest).
@@ -168,8 +169,9 @@ class TorchOnnxModel:
         self.classes = self._classifier.classes_
 
     def features(self, frame: pd.DataFrame) -> np.ndarray:
-        """The input tensor of the rows of ``frame``: FP32 ``[rows, n_features]``, NaN for a
-        missing value.
+        """The input tensor of the rows of ``frame``.
+
+        FP32 ``[rows, n_features]``, NaN for a missing value.
 
         Raises:
             ComponentInputError: ``frame`` lacks a feature column, or one holds text.
@@ -197,8 +199,9 @@ class TorchOnnxModel:
         return self.classes[np.argmax(probabilities, axis=1)]
 
     def v2_request(self, frame: pd.DataFrame, request_id: str) -> dict[str, object]:
-        """A V2 request for ``model`` in Triton: the rows as one FP32 tensor ``features``, asking
-        for ``probabilities``.
+        """A V2 request for ``model`` in Triton.
+
+        The rows as one FP32 tensor ``features``, asking for ``probabilities``.
 
         Raises:
             ComponentInputError: A value is missing (JSON cannot carry NaN), or see

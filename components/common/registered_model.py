@@ -137,8 +137,10 @@ def load_model_folder(folder: Path, source: str) -> Any:
 
 
 def _download(tracking_uri: str, model_uri: str, folder: str) -> str:
-    """Downloads the files of ``models:/NAME/VERSION``, ``models:/NAME@ALIAS`` or ``runs:/RUN/PATH``
-    into ``folder``; returns the local model folder."""
+    """Downloads the files of an MLflow model URI into ``folder``; returns the local model folder.
+
+    The URI is ``models:/NAME/VERSION``, ``models:/NAME@ALIAS`` or ``runs:/RUN/PATH``.
+    """
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     if model_uri.startswith("runs:/"):
         run_id, _, path = model_uri[len("runs:/") :].partition("/")
@@ -158,8 +160,9 @@ def _download(tracking_uri: str, model_uri: str, folder: str) -> str:
 
 
 def load_registered_model(model_uri: str, tracking_uri: str) -> Any:
-    """Downloads an MLflow model (``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, ``runs:/``)
-    and loads it with :func:`load_model_folder`.
+    """Downloads an MLflow model and loads it with :func:`load_model_folder`.
+
+    The URI is ``models:/NAME/VERSION``, ``models:/NAME@ALIAS`` or ``runs:/``.
 
     Raises:
         ComponentInputError: MLflow cannot find or download it, or our rules refuse it.

@@ -256,7 +256,7 @@ class _Reader:
 
 
 def describe(error: Exception, names: list[str]) -> str:
-    """pyarrow's message about a file, with column numbers named and any quoted content removed."""
+    """The message pyarrow gave about a file, column numbers named and quoted content removed."""
     message = " ".join(str(error).split())
     message = re.sub(
         r"Error creating dataset\. Could not read schema from '[^']*'\. Is this a '\w+' file\?: ",
@@ -404,8 +404,10 @@ def ingest_to_parquet(
     file_format: str | None = None,
     column_types: dict[str, str] | None = None,
 ) -> dict[str, object]:
-    """Reads ``source_uri`` as :func:`read_source` does and writes it to ``output_path`` as Parquet,
-    a batch at a time (memory does not grow with the rows); returns the dataset's metadata."""
+    """Reads ``source_uri`` and writes it to ``output_path`` as Parquet; returns its metadata.
+
+    It reads as :func:`read_source` does, a batch at a time (memory does not grow with the rows).
+    """
 
     def write(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> dict[str, object]:
         with open_datasets({output_path: schema}) as [writer]:

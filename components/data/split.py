@@ -323,8 +323,10 @@ def split_to_parquet(
     time_column: str | None = None,
     target_bins: int | None = None,
 ) -> dict[str, dict[str, object]]:
-    """Splits the Parquet dataset and writes the parts to ``output_paths`` (keys train, validation,
-    test) as one unit; returns each part's artifact metadata.
+    """Splits the Parquet dataset and writes the parts to ``output_paths`` as one unit.
+
+    The keys of ``output_paths`` are train, validation and test; returns each part's artifact
+    metadata.
 
     Without a ``time_column`` (None or empty, as a pipeline parameter left unset passes it), the
     split is stratified by the target. The dataset is read a batch at a time, so memory does not

@@ -24,8 +24,10 @@ Binner = Callable[[pa.Array], pa.Array]
 
 
 def merge_short_bins(counts: np.ndarray, min_rows: int) -> np.ndarray:
-    """The merged bin of each bin: neighbours merged until each holds at least ``min_rows`` rows
-    (ties can leave a bin short); a short last bin joins the one before it."""
+    """The merged bin of each bin, neighbours merged until each holds ``min_rows`` rows.
+
+    Ties can leave a bin short; a short last bin joins the one before it.
+    """
     merged = np.empty(len(counts), dtype=np.int64)
     group, filled = 0, 0
     for code, count in enumerate(counts):
@@ -39,8 +41,10 @@ def merge_short_bins(counts: np.ndarray, min_rows: int) -> np.ndarray:
 
 
 def quantile_bins(values: np.ndarray, bins: int, min_rows: int) -> np.ndarray:
-    """The bin (0, 1, ...) of each of ``values``: what :func:`quantile_binner` gives for a column
-    holding them, computed in memory (for tests and small arrays)."""
+    """The bin (0, 1, ...) of each of ``values``, computed in memory.
+
+    What :func:`quantile_binner` gives for a column holding them (for tests and small arrays).
+    """
     column = pa.array(values, pa.float64())
     binner, _ = quantile_binner(lambda: iter([column]), "target", bins, min_rows)
     return binner(column).to_numpy()

@@ -205,8 +205,10 @@ def check_storage_uri(uri: str) -> str:
 
 
 def storage_uri(artifact_uri: str, subpath: str = "") -> str:
-    """Where KServe fetches a Model artifact's format: its URI and the format's folder in it
-    (see :func:`check_storage_uri` and :func:`model_format`)."""
+    """Where KServe fetches a Model artifact's format: its URI and the format's folder in it.
+
+    See :func:`check_storage_uri` and :func:`model_format`.
+    """
     uri = check_storage_uri(artifact_uri)
     return f"{uri}/{subpath}" if subpath else uri
 

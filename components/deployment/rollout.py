@@ -76,8 +76,11 @@ def traffic(service: Mapping) -> list[dict[str, object]]:
 
 
 def is_serving(service: Mapping) -> bool:
-    """True when some revision receives traffic: a canary can be split against it and a failed
-    rollout rolled back to it (even while a newer revision is still starting)."""
+    """True when some revision receives traffic.
+
+    A canary can then be split against it and a failed rollout rolled back to it (even while a newer
+    revision is still starting).
+    """
     return any(item.get("percent") for item in traffic(service))
 
 
@@ -118,8 +121,11 @@ def describe_wait(service: Mapping | None) -> str:
 
 
 def merge_patch(source: object, target: object) -> object:
-    """The JSON merge patch (RFC 7386) turning ``source`` into ``target``: keys absent from
-    ``target`` become null, nested objects are patched key by key, anything else is replaced."""
+    """The JSON merge patch (RFC 7386) turning ``source`` into ``target``.
+
+    Keys absent from ``target`` become null, nested objects are patched key by key, anything else is
+    replaced.
+    """
     if not isinstance(source, Mapping) or not isinstance(target, Mapping):
         return copy.deepcopy(target)
     patch: dict[str, object] = {}
@@ -410,8 +416,10 @@ class Rollout:
     def _fail_after_patch(
         self, live_predictor: Mapping, problem: str, was_serving: bool, cause: Exception | None
     ) -> None:
-        """Rolls back when a revision served before, then raises with the problem: a failing
-        system's error when the cluster failed (retrying may help), else an input error."""
+        """Rolls back when a revision served before, then raises with the problem.
+
+        A failing system's error when the cluster failed (retrying may help), else an input error.
+        """
         error = (
             ExternalSystemError if isinstance(cause, ExternalSystemError) else ComponentInputError
         )

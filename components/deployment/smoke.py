@@ -162,8 +162,9 @@ def _label_output(answer: Mapping) -> np.ndarray:
 
 
 def smoke_rows(test_path: str, feature_columns: list[str], rows: int) -> pd.DataFrame:
-    """The first ``rows`` test rows with no missing feature value (JSON cannot carry NaN for
-    Triton), or simply the first ones when every row has a gap.
+    """The first ``rows`` test rows with no missing feature value.
+
+    JSON cannot carry NaN for Triton; when every row has a gap, simply the first ones.
 
     Raises:
         ComponentInputError: ``rows`` is below 1, or the test split lacks feature columns or rows.
@@ -190,8 +191,9 @@ def smoke_request(
     model_metadata: Mapping[str, object],
     rows: pd.DataFrame,
 ) -> SmokeRequest:
-    """The request for ``serving_format`` and what its answer must be (see the module's
-    docstring); ``model_metadata``'s ``framework`` tells the two ONNX layouts apart.
+    """The request for ``serving_format`` and what its answer must be.
+
+    See the module's docstring; ``model_metadata``'s ``framework`` tells the two ONNX layouts apart.
 
     Raises:
         ComponentInputError: The Model's files are not what its metadata says (no ONNX export,
@@ -228,8 +230,9 @@ def smoke_request(
 
 
 def model_ready_probe(serving_format: ModelFormat, service_name: str) -> Callable[[str], None]:
-    """A check for a revision whose test rows are not at hand (a rollback from the command line):
-    the runtime's model-ready endpoint must answer that the model is ready.
+    """A check that the runtime's model-ready endpoint answers that the model is ready.
+
+    For a revision whose test rows are not at hand (a rollback from the command line).
 
     sklearn (V1): ``GET /v1/models/NAME`` answers ``{"name": ..., "ready": true}``; V2:
     ``GET /v2/models/NAME/ready`` answers 200.

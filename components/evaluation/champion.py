@@ -246,8 +246,9 @@ def champion_gate_to_markdown(
     relative_margin: float = DEFAULT_RELATIVE_MARGIN,
     min_improvement: float = 0.0,
 ) -> ChampionDecision:
-    """Reads the champion from MLflow, decides, prints the report and writes it to
-    ``decision_path``.
+    """Reads the champion from MLflow, decides, and writes the report to ``decision_path``.
+
+    The report is also printed.
 
     Raises:
         ComponentInputError: Bad thresholds, margin, improvement, model name or alias, or an

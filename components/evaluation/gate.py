@@ -102,8 +102,10 @@ def numeric_metrics(metadata: dict[str, object]) -> dict[str, float]:
 
 
 def check_thresholds(thresholds: dict[str, object]) -> dict[str, float]:
-    """The thresholds as floats, by metric name (a Struct parameter keeps no order); a value that
-    is not a finite number is an input error."""
+    """The thresholds as floats, by metric name (a Struct parameter keeps no order).
+
+    A value that is not a finite number is an input error.
+    """
     checked = {}
     for name, value in sorted(thresholds.items()):
         if not is_finite_number(value):

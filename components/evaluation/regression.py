@@ -1,5 +1,6 @@
-"""The regression evaluation step: a regressor scored on the test split, written as a Metrics
-artifact and an HTML report.
+"""The regression evaluation step: a regressor scored on the test split.
+
+Written as a Metrics artifact and an HTML report.
 
 The metrics and their directions are those of
 :mod:`kfp_mlops.components.common.regression_metrics`; the Metrics artifact also records
@@ -42,8 +43,10 @@ class RegressionEvaluation:
 def evaluate_regressor_model(
     model_dir: str, test_path: str, target_column: str
 ) -> RegressionEvaluation:
-    """Scores the regressor in ``model_dir`` (loaded as the KServe sklearn runtime loads it, with
-    the restricted unpickler) on the test split."""
+    """Scores the regressor in ``model_dir`` on the test split.
+
+    The model is loaded as the KServe sklearn runtime loads it, with the restricted unpickler.
+    """
     model = load_model_dir(model_dir)
     table = read_parquet(test_path)
     result = score_regressor(model, table, target_column, "test split", f"in {model_dir}")

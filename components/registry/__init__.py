@@ -1,5 +1,6 @@
-"""Registry components: log a training to MLflow and register its model; write its model card;
-promote a champion.
+"""Registry components: register a training's model, write its model card, promote a champion.
+
+Registration logs the training to MLflow and registers its model.
 
 The logic lives in register.py, pytorch_model.py (logging a PyTorch Model), model_card_page.py (the
 card a reviewer reads) and promotion.py (champion/previous aliases, rollback). Reaching MLflow and

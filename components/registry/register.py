@@ -120,8 +120,10 @@ def pip_requirements() -> list[str]:
 
 
 def flatten(mapping: Mapping[str, object], prefix: str = "") -> dict[str, object]:
-    """Nested dicts flattened to one level, their keys joined with dots (``{"a": {"b": 1}}`` to
-    ``{"a.b": 1}``)."""
+    """Nested dicts flattened to one level, their keys joined with dots.
+
+    ``{"a": {"b": 1}}`` becomes ``{"a.b": 1}``.
+    """
     flat: dict[str, object] = {}
     for key, value in mapping.items():
         name = f"{prefix}{key}"
@@ -183,8 +185,11 @@ def input_example(test_path: str, feature_columns: list[str]) -> pd.DataFrame:
 
 
 def dataset_source(part: DatasetPart) -> DatasetSource:
-    """Where MLflow records the dataset came from: the artifact's URI where MLflow knows its scheme
-    (s3, gs, a local path...), else its local path (``minio://``, KFP's default store)."""
+    """Where MLflow records the dataset came from.
+
+    The artifact's URI where MLflow knows its scheme (s3, gs, a local path...), else its local path
+    (``minio://``, KFP's default store).
+    """
     try:
         return resolve_dataset_source(part.uri)
     except MlflowException:

@@ -1,6 +1,8 @@
-"""Training components: scikit-learn models with their preprocessing in one pipeline
-(train_sklearn), PyTorch networks (MLP, CNN) on CPU or GPUs (train_pytorch), and the same PyTorch
-training on several nodes through Kubeflow Trainer (train_pytorch_distributed).
+"""Training components: scikit-learn models, PyTorch networks, and multi-node PyTorch.
+
+scikit-learn models with their preprocessing in one pipeline (train_sklearn), PyTorch networks (MLP,
+CNN) on CPU or GPUs (train_pytorch), and the same PyTorch training on several nodes through Kubeflow
+Trainer (train_pytorch_distributed).
 
 The logic lives in train.py (the scikit-learn step) and onnx_export.py (its ONNX export); for
 PyTorch in torch_models.py (networks), torch_data.py (Parquet to tensors), torch_train.py (the

@@ -1,6 +1,9 @@
-"""Training components: a scikit-learn classifier or regressor with its preprocessing
-(train_sklearn, train_sklearn_regressor), a PyTorch network on CPU or GPUs (train_pytorch), or on
-several nodes through Kubeflow Trainer (train_pytorch_distributed), fitted on the train split."""
+"""Training components, each fitting a model on the train split.
+
+A scikit-learn classifier or regressor with its preprocessing (train_sklearn,
+train_sklearn_regressor), a PyTorch network on CPU or GPUs (train_pytorch), or on several nodes
+through Kubeflow Trainer (train_pytorch_distributed).
+"""
 
 from typing import Dict, List, Optional
 

@@ -40,8 +40,9 @@ def train_regressor_to_directory(
     seed: int = 42,
     validation_path: str | None = None,
 ) -> dict[str, object]:
-    """Fits the regressor on the train split, writes ``model_dir/model.joblib``, returns its
-    metadata.
+    """Fits the regressor on the train split and writes ``model_dir/model.joblib``.
+
+    Returns the model's metadata.
 
     Args:
         train_path: Parquet file of the training rows.

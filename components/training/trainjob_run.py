@@ -127,6 +127,7 @@ class LogRelay:
         self.seen: dict[str, int] = {}
 
     def relay(self) -> None:
+        """Echoes the node pods' log lines not echoed yet, each prefixed by its node."""
         for pod in self.trainjobs.node_pods(self.name):
             if (pod.get("status") or {}).get("phase") not in ("Running", "Succeeded", "Failed"):
                 continue

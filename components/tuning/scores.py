@@ -86,8 +86,11 @@ def metric(name: str) -> Metric:
 
 
 def task_of(name: str) -> str:
-    """The task a tuning metric belongs to: ``regression`` for rmse, mae and r2, else
-    ``classification``; a study's metric decides which estimators it tunes."""
+    """The task a tuning metric belongs to: ``regression`` or ``classification``.
+
+    ``regression`` for rmse, mae and r2, else ``classification``; a study's metric decides which
+    estimators it tunes.
+    """
     metric(name)
     return "regression" if name in REGRESSION_METRICS else "classification"
 

@@ -324,8 +324,11 @@ _REGRESSION_FAMILIES: dict[str, TrainerFamily] = dict.fromkeys(
 
 
 def family_for(estimator: str, task: str = "classification") -> TrainerFamily:
-    """The family that trains ``estimator`` for ``task`` (a study's task is its metric's, see
-    :func:`.scores.task_of`); an unknown name names the tunable ones."""
+    """The family that trains ``estimator`` for ``task``.
+
+    A study's task is its metric's (see :func:`.scores.task_of`); an unknown name names the tunable
+    ones.
+    """
     families = _REGRESSION_FAMILIES if task == "regression" else _FAMILIES
     try:
         return families[estimator]

@@ -148,23 +148,16 @@ def split_dataset(
         validation: The validation rows, with the same metadata.
         test: The test rows, with the same metadata.
     """
-    from kfp_mlops.components.data.split import split_to_parquet
+    from kfp_mlops.components.data.split import split_artifacts
 
-    parts = {"train": train, "validation": validation, "test": test}
-    metadata = split_to_parquet(
-        dataset.path,
-        {name: part.path for name, part in parts.items()},
+    split_artifacts(
+        dataset,
+        {"train": train, "validation": validation, "test": test},
         target_column,
-        train_fraction,
-        validation_fraction,
-        test_fraction,
+        (train_fraction, validation_fraction, test_fraction),
         seed,
         time_column or None,
     )
-    for name, part in parts.items():
-        part.metadata.update(metadata[name])
-        if dataset.metadata.get("data_version"):
-            part.metadata["data_version"] = dataset.metadata["data_version"]
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -242,23 +235,19 @@ def split_regression_dataset(
             and the latest to test. Unset or empty: the stratified shuffle.
 
     Returns:
-        train: The training rows. Metadata: rows, schema, fingerprint, split method, target_bins.
+        train: The training rows. Metadata: rows, schema, fingerprint, split method, target_bins,
+            and the dataset's data_version when it has one.
         validation: The validation rows, with the same metadata.
         test: The test rows, with the same metadata.
     """
-    from kfp_mlops.components.data.split import split_to_parquet
+    from kfp_mlops.components.data.split import split_artifacts
 
-    parts = {"train": train, "validation": validation, "test": test}
-    metadata = split_to_parquet(
-        dataset.path,
-        {name: part.path for name, part in parts.items()},
+    split_artifacts(
+        dataset,
+        {"train": train, "validation": validation, "test": test},
         target_column,
-        train_fraction,
-        validation_fraction,
-        test_fraction,
+        (train_fraction, validation_fraction, test_fraction),
         seed,
         time_column or None,
         target_bins,
     )
-    for name, part in parts.items():
-        part.metadata.update(metadata[name])

@@ -2,6 +2,7 @@
 
 import dataclasses
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -378,3 +379,39 @@ def split_to_parquet(
             )
             result[name]["time_range"] = [str(extremes["min"]), str(extremes["max"])]
     return result
+
+
+class DatasetArtifact(Protocol):
+    """What :func:`split_artifacts` uses of a KFP Dataset artifact."""
+
+    path: str
+    metadata: dict
+
+
+def split_artifacts(
+    dataset: DatasetArtifact,
+    parts: dict[str, DatasetArtifact],
+    target_column: str,
+    fractions: tuple[float, float, float],
+    seed: int,
+    time_column: str | None,
+    target_bins: int | None = None,
+) -> None:
+    """Splits the ``dataset`` artifact into the ``parts`` artifacts and fills in their metadata.
+
+    Each part's metadata is what :func:`split_to_parquet` returns for it, plus the dataset's
+    ``data_version`` when it has one, so the lineage of a versioned ingest reaches training.
+    """
+    metadata = split_to_parquet(
+        dataset.path,
+        {name: part.path for name, part in parts.items()},
+        target_column,
+        *fractions,
+        seed,
+        time_column,
+        target_bins,
+    )
+    for name, part in parts.items():
+        part.metadata.update(metadata[name])
+        if dataset.metadata.get("data_version"):
+            part.metadata["data_version"] = dataset.metadata["data_version"]

@@ -101,3 +101,16 @@ def test_bad_input_fails_its_step_with_one_line_and_no_output(bad_input, tmp_pat
     failed_output = dataset if bad_input.failing_step == "ingest" else report
     assert not Path(failed_output.path).exists()
     assert not any(path.name.startswith(".") for path in tmp_path.rglob("*"))  # no temp files
+
+
+@pytest.mark.parametrize("split", ["split_dataset", "split_regression_dataset"])
+def test_both_splits_carry_the_data_version(breast_cancer_csv: Path, tmp_path: Path, split: str):
+    """A versioned ingest's data_version reaches every part, whichever task splits it."""
+    dataset = _ingested(breast_cancer_csv, tmp_path)
+    dataset.metadata["data_version"] = "sha256:" + "ab" * 32
+    parts = _parts(tmp_path / "split")
+    # "mean area" is continuous, a regression target; the class label suits the classifier split.
+    target = "mean area" if split == "split_regression_dataset" else "target"
+    getattr(data, split).python_func(dataset=dataset, target_column=target, **parts)
+    for part in parts.values():
+        assert part.metadata["data_version"] == "sha256:" + "ab" * 32

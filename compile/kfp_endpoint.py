@@ -247,8 +247,9 @@ def _has_cluster_config(environ: Mapping[str, str]) -> bool:
 class _Client(kfp.Client):
     """The kfp client, with a health check that fails at once.
 
-    ``kfp.Client`` checks the endpoint's health while it is made and retries a refused check five
-    times, five seconds apart: a wrong token would take 25 seconds to be reported.
+    ``kfp.Client`` checks the endpoint's health while it is made, in five attempts, sleeping five
+    seconds after each failure (kfp 2.17.0 ``kfp/client/client.py``, ``get_kfp_healthz``): a wrong
+    token would take 25 seconds to be reported.
     """
 
     def get_kfp_healthz(self, sleep_duration: int = 5) -> kfp_server_api.V2beta1GetHealthzResponse:

@@ -43,7 +43,12 @@ SERVERLESS_ANNOTATIONS = {
     "serving.kserve.io/deploymentMode": "Serverless",
     "serving.kserve.io/enable-tag-routing": "true",
 }
-"""Knative revisions and traffic splitting; a ``latest`` and a ``prev`` URL per revision."""
+"""Knative revisions and traffic splitting, with tag routing.
+
+Tag routing gives the service two tagged URLs: ``latest`` (the latest revision) and, while
+``canaryTrafficPercent`` is below 100, ``prev`` (the last rolled-out revision); kserve
+``pkg/controller/v1beta1/inferenceservice/reconcilers/knative/ksvc_reconciler.go``, commit aaac4e2.
+"""
 
 CONTAINER_NAME = "kserve-container"
 """The predictor container's name, as KServe names it (the SDK would send an empty name)."""
@@ -106,8 +111,26 @@ FORMATS_BY_FRAMEWORK: dict[str, dict[str, str]] = {
 """A Model's ``framework`` metadata to the formats its directory provides, each with the folder
 (relative to the directory, "" for itself) that the format's runtime reads."""
 
-STORAGE_SCHEMES = ("s3://", "gs://", "pvc://")
-"""URI schemes KServe's storage initializer reads and that a Model artifact can have."""
+STORAGE_SCHEMES = (
+    "s3://",
+    "gs://",
+    "pvc://",
+    "https://",
+    "http://",
+    "hdfs://",
+    "webhdfs://",
+    "oci://",
+    "oci+native://",
+    "oci+fetch://",
+    "hf://",
+)
+"""The ``storageUri`` schemes KServe's controller accepts, less ``file://``.
+
+kserve ``pkg/controller/v1beta1/inferenceservice/utils/utils.go``,
+``SupportedStorageURIPrefixList`` (commit aaac4e2). ``file://`` is left out by this library: it
+names a path inside the predictor's pod, while a URI given here without a scheme or with
+``file://`` is a path on the machine that ran the step, which no cluster can read.
+"""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,7 +213,7 @@ def check_storage_uri(uri: str) -> str:
     ``s3://<bucket>/<key>`` (the predictor's service account names the S3 endpoint and keys).
 
     Raises:
-        ComponentInputError: The URI is a local path or another scheme KServe cannot read.
+        ComponentInputError: The URI is a local path, or its scheme is not one KServe reads.
     """
     normalized = uri.rstrip("/")
     if normalized.startswith("minio://"):

@@ -4,9 +4,15 @@ MLflow has no compare-and-set on aliases or tags: ``set_registered_model_alias``
 does refuse atomically is a second registered model with the same name: the SQL store
 (``mlflow/store/model_registry/sqlalchemy_store.py``, ``create_registered_model``, mlflow 3.17.2)
 inserts into ``registered_models``, whose primary key is (workspace, name), and turns the
-``IntegrityError`` into ``RESOURCE_ALREADY_EXISTS``; a tracking server runs the same store. So
-holding the lock is having created the registered model ``<name>.kfp-mlops-lock``, and releasing it
-is deleting that model.
+``IntegrityError`` into ``RESOURCE_ALREADY_EXISTS``, and so does a tracking server backed by a
+database. So holding the lock is having created the registered model ``<name>.kfp-mlops-lock``, and
+releasing it is deleting that model.
+
+Not atomic on MLflow's file store (a local folder or ``file://`` URI, or a server started on one):
+its ``create_registered_model`` checks that the name is free, then creates the folder with
+``exist_ok=True`` (mlflow 3.17.2 ``store/model_registry/file_store.py`` and
+``utils/file_utils.py``, ``mkdir``), so two contenders at the same instant can both take the lock.
+Runs that may promote at the same time need a database-backed store.
 
 The lock records its holder and an expiry (tags). A holder that died (a killed step) leaves it
 behind; once expired, the next contender deletes it and takes its place. Two contenders that both

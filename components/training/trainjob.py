@@ -38,7 +38,24 @@ NODE_MODULE = "kfp_mlops.components.training.distributed_node"
 PATCH_MANAGER = "kfp-mlops.io/train-pytorch-distributed"
 SHARED_VOLUME = "kfp-mlops-shared"
 _NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_MAX_NAME = 63
+_MAX_LABEL = 63
+_POD_SUFFIX = len("-abcde")
+"""The random suffix the Job controller adds to a pod's name."""
+
+
+def max_name_length(nodes: int) -> int:
+    """The longest TrainJob name whose node pods on ``nodes`` nodes still have valid names.
+
+    The Trainer names the JobSet after the TrainJob, and the torch runtime's one replicated job
+    ``node`` runs the nodes as the indexed pods of one Job (``PET_MASTER_ADDR`` is
+    ``<trainjob>-node-0-0.<trainjob>``, see tests/training/trainer_data/SOURCE.md). JobSet's
+    webhook refuses a JobSet whose longest pod name (``<jobset>-<replicated job>-<job
+    index>-<pod index>`` plus the Job controller's 5-character suffix) exceeds 63 characters
+    (kubernetes-sigs/jobset ``pkg/webhooks/jobset_webhook.go`` and
+    ``pkg/util/placement/placement.go``, commit 08dfbdf); the Trainer's own webhook does not
+    check, so a longer name would fail later, in the controller.
+    """
+    return _MAX_LABEL - len("-node-0-") - len(str(nodes - 1)) - _POD_SUFFIX
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,15 +133,17 @@ class TrainJobRequest:
 
     def check(self) -> None:
         """Raises :class:`ComponentInputError` naming the first value out of its range."""
-        if not _NAME.match(self.name) or len(self.name) > _MAX_NAME:
-            raise ComponentInputError(
-                f"TrainJob name {self.name!r} must be a lowercase RFC 1035 label of at most "
-                f"{_MAX_NAME} characters"
-            )
         for field in ("nodes", "processes_per_node"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ComponentInputError(f"{field} is {value!r}; it must be an integer >= 1")
+        longest = max_name_length(self.nodes)
+        if not _NAME.match(self.name) or len(self.name) > longest:
+            raise ComponentInputError(
+                f"TrainJob name {self.name!r} must be a lowercase RFC 1035 label of at most "
+                f"{longest} characters (its node pods on {self.nodes} node(s) are named "
+                f"NAME-node-0-<index>-<5 characters>, at most {_MAX_LABEL})"
+            )
         gpus = self.resources.gpus
         if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 0:
             raise ComponentInputError(f"gpus_per_node is {gpus!r}; it must be an integer >= 0")

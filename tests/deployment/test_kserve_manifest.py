@@ -181,6 +181,9 @@ def test_only_the_sklearn_runtime_takes_sklearn_with_the_v1_protocol():
         ("gs://bucket/run/model/", "gs://bucket/run/model"),
         ("pvc://models-pvc/run/model", "pvc://models-pvc/run/model"),
         ("minio://mlpipeline/v2/artifacts/run/model", "s3://mlpipeline/v2/artifacts/run/model"),
+        ("https://models.example.com/run/model", "https://models.example.com/run/model"),
+        ("hdfs://namenode/run/model", "hdfs://namenode/run/model"),
+        ("oci://registry.example.com/models/run:1", "oci://registry.example.com/models/run:1"),
     ],
 )
 def test_storage_uri_from_the_artifact_uri(uri, expected):
@@ -189,9 +192,10 @@ def test_storage_uri_from_the_artifact_uri(uri, expected):
 
 
 @pytest.mark.parametrize(
-    "uri", ["/tmp/run/model", "file:///tmp/run/model", "http://x/model", "s3://"]
+    "uri", ["/tmp/run/model", "file:///tmp/run/model", "ftp://x/model", "minio://", "s3://"]
 )
 def test_a_uri_the_cluster_cannot_read_is_refused_naming_it(uri):
+    """A local path, an empty location, or a scheme KServe's controller refuses (utils.go)."""
     with pytest.raises(ComponentInputError, match=f"model URI '{uri}' is not one KServe can fetch"):
         km.storage_uri(uri)
 

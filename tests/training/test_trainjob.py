@@ -122,3 +122,13 @@ def test_the_default_runtime_has_the_node_job_and_container_the_patches_name():
     assert job["name"] == NODE_JOB
     (container,) = job["template"]["spec"]["template"]["spec"]["containers"]
     assert container["name"] == NODE_JOB
+
+
+@pytest.mark.parametrize(("nodes", "longest"), [(1, 48), (10, 48), (11, 47), (100, 47), (101, 46)])
+def test_the_name_is_refused_where_jobset_would_refuse_its_pod_names(nodes, longest):
+    """JobSet refuses a pod name ``NAME-node-0-<nodes - 1>-xxxxx`` over 63 characters."""
+    fits = "t" * longest
+    assert len(f"{fits}-node-0-{nodes - 1}-abcde") == 63
+    build_trainjob(request(name=fits, nodes=nodes))
+    with pytest.raises(ComponentInputError, match=f"at most {longest} characters"):
+        build_trainjob(request(name=fits + "t", nodes=nodes))

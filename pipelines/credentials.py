@@ -7,7 +7,8 @@ starts), the keys of two secrets, named here at compile time:
 
 - :data:`MLFLOW_SECRET` (``mlflow-credentials``): ``username``, ``password`` and ``token`` as
   ``MLFLOW_TRACKING_USERNAME``, ``MLFLOW_TRACKING_PASSWORD`` and ``MLFLOW_TRACKING_TOKEN``, which
-  MLflow's REST client reads for basic or bearer authentication;
+  MLflow's REST client reads for basic or bearer authentication (mlflow 3.17.2
+  ``environment_variables.py`` and ``utils/rest_utils.py``, ``http_request``);
 - :data:`OBJECT_STORE_SECRET` (``object-store-credentials``): ``aws_access_key_id``,
   ``aws_secret_access_key``, ``aws_session_token`` and ``aws_endpoint_url`` as the ``AWS_*``
   variables that pyarrow's S3 filesystem and boto3 (MLflow's S3 artifact store) read, the

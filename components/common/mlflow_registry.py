@@ -6,6 +6,11 @@ deployment). Credentials are never parameters: MLflow reads ``MLFLOW_TRACKING_US
 environment, which a pipeline fills from a Kubernetes secret (kfp-kubernetes
 ``use_secret_as_env``). An unreachable server is retried ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` times
 (MLflow's default: 7, with exponential backoff) before the step fails.
+
+Sources, mlflow 3.17.2: ``mlflow/environment_variables.py`` (``MLFLOW_TRACKING_USERNAME``,
+``MLFLOW_TRACKING_PASSWORD``, ``MLFLOW_TRACKING_TOKEN``; ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` 7 and
+``MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR`` 2) and ``mlflow/utils/rest_utils.py``
+(``http_request``: Basic when username and password are set, else Bearer with the token).
 """
 
 import dataclasses

@@ -50,8 +50,9 @@ def single_document(compiled_yaml: str) -> str:
     """The pipeline spec alone: the compiled YAML less its kfp-kubernetes platform document.
 
     Vertex AI reads a pipeline file as one YAML document (aiplatform refuses the second one with
-    "expected a single document"), and Kubernetes settings (node selectors, tolerations, secrets,
-    volumes) do not apply there.
+    "expected a single document": google-cloud-aiplatform 1.165.1 ``utils/yaml_utils.py``,
+    ``_load_yaml_from_local_file``, ``yaml.safe_load``), and Kubernetes settings (node selectors,
+    tolerations, secrets, volumes) do not apply there.
     """
     return compiled_yaml.split("\n---\n", 1)[0].rstrip("\n") + "\n"
 

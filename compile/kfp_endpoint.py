@@ -555,7 +555,11 @@ def check_cron(expression: str) -> str:
     """The cron expression, checked for the six-field form KFP's scheduler reads.
 
     KFP parses schedules with robfig/cron: six fields, seconds first (``0 0 2 * * *`` is every day
-    at 02:00), or a descriptor (``@daily``, ``@every 6h``).
+    at 02:00), or a descriptor (``@daily``, ``@every 6h``). Sources: kubeflow/pipelines@7b70c7b
+    ``backend/src/crd/controller/scheduledworkflow/util/cron_schedule.go`` calls ``cron.Parse`` of
+    ``github.com/robfig/cron`` v1.2.0 (go.mod), whose ``parser.go`` ``Parse`` reads (second)
+    (minute) (hour) (day of month) (month) (day of week, optional): a five-field crontab would
+    parse silently, shifted by one field.
 
     Raises:
         ValueError: Not six fields nor a descriptor; a five-field (crontab) expression gets the

@@ -1,7 +1,9 @@
 """Reference pages generated from the components' docstrings: ``docs/reference/<stage>.md``.
 
 KFP parses each component's Google-style docstring into its spec (the description, and one per
-input under ``Args:`` and per output under ``Returns:``), and shows them in its UI; the pages are
+input under ``Args:`` and per output under ``Returns:``; kfp 2.17.0
+``kfp/dsl/component_factory.py``, ``extract_component_interface``, with ``docstring_parser``), and
+shows them in its UI; the pages are
 rendered from that same spec, so they say what the UI says. ``scripts/generate_reference.py``
 writes them and ``--check`` (run by ``tests/ux/test_reference_docs.py``) fails when they are stale.
 """

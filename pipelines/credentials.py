@@ -7,11 +7,16 @@ starts), the keys of two secrets, named here at compile time:
 
 - :data:`MLFLOW_SECRET` (``mlflow-credentials``): ``username``, ``password`` and ``token`` as
   ``MLFLOW_TRACKING_USERNAME``, ``MLFLOW_TRACKING_PASSWORD`` and ``MLFLOW_TRACKING_TOKEN``, which
-  MLflow's REST client reads for basic or bearer authentication;
+  MLflow's REST client reads for basic or bearer authentication (mlflow 3.17.2
+  ``environment_variables.py`` and ``utils/rest_utils.py``, ``http_request``);
 - :data:`OBJECT_STORE_SECRET` (``object-store-credentials``): ``aws_access_key_id``,
   ``aws_secret_access_key``, ``aws_session_token`` and ``aws_endpoint_url`` as the ``AWS_*``
   variables that pyarrow's S3 filesystem and boto3 (MLflow's S3 artifact store) read, the
-  endpoint also as ``MLFLOW_S3_ENDPOINT_URL`` (MinIO or another S3 API).
+  endpoint also as ``MLFLOW_S3_ENDPOINT_URL`` (MinIO or another S3 API). pyarrow 25.0.1's
+  ``FileSystem.from_uri``, which the steps call, sends S3 requests to ``AWS_ENDPOINT_URL`` (or
+  ``AWS_ENDPOINT_URL_S3``): checked by experiment in ``tests/compile/test_credentials.py``, not
+  in arrow's C++ source (``s3fs.cc``). A bare ``pyarrow.fs.S3FileSystem(...)`` ignored both in
+  that experiment.
 
 Google Cloud Storage is left to the pod's own identity (Workload Identity, the node's service
 account): ``GOOGLE_APPLICATION_CREDENTIALS`` must name a key FILE, and an environment variable

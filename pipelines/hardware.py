@@ -14,7 +14,8 @@ is compiled) or :func:`place_from_parameters` (taken from pipeline parameters wh
 kfp-kubernetes ``add_node_selector``/``add_toleration``; :func:`place_from_parameters` calls the
 same setters with pipeline channels and the ``*_json`` variants of the kfp-kubernetes ones. The node
 selectors and tolerations become the compiled YAML's Kubernetes platform spec (its second YAML
-document), which Kubeflow Pipelines reads and Vertex AI does not.
+document), which Kubeflow Pipelines reads and Vertex AI does not (google-cloud-aiplatform 1.165.1
+``utils/yaml_utils.py`` loads the file with ``yaml.safe_load``: one document only).
 """
 
 import dataclasses

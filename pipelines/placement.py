@@ -14,7 +14,8 @@ pipeline is being built with (a pipeline with such steps is marked :func:`gpu_ca
 - a profile on Vertex AI: the step runs as a Vertex CustomJob made by google-cloud-pipeline-
   components' ``create_custom_training_job_from_component`` with the profile's machine type and
   accelerator. No kfp-kubernetes setting is added: aiplatform reads a pipeline file as one YAML
-  document and rejects the two-document file those settings produce.
+  document and rejects the two-document file those settings produce (google-cloud-aiplatform
+  1.165.1 ``utils/yaml_utils.py``, ``yaml.safe_load``).
 
 :func:`build` rebuilds a pipeline for given options (``kfp-mlops compile --gpu/--target`` calls
 it); the pipeline function runs again with the options active, as ``@dsl.pipeline`` ran it once at

@@ -3,10 +3,12 @@
 The preprocessing is a ``ColumnTransformer`` that selects columns by integer position, so the fitted
 pipeline takes either a pandas DataFrame with the feature columns or a 2-D numpy array with them in
 ``feature_columns`` order, which is what the stock KServe sklearn runtime passes for V1
-``{"instances": [[...]]}`` requests: a float array for all-numeric rows, a string or object array
+``{"instances": [[...]]}`` requests (kserve 0.21.0 ``kserve/utils/utils.py``,
+``get_predict_input``: ``np.array(instances)``; dict instances become a DataFrame, and so does a V2
+request with ``content_type`` "pd"): a float array for all-numeric rows, a string or object array
 for rows that mix numbers and text (a JSON ``null`` in a numeric column is read as missing and
 imputed). The pipeline holds only scikit-learn classes, no functions, so our restricted unpickler
-(``deployment.model_loading``) loads it.
+(``common.model_loading``) loads it.
 
 Column kinds, from the Arrow type of each column of the training table:
 

@@ -102,6 +102,8 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
             "no Kubernetes configuration: not running in a cluster (KUBERNETES_SERVICE_HOST is "
             f"unset) and no kubeconfig at {os.pathsep.join(str(path) for path in paths)}"
         )
+    # kubernetes 30.1.0 config/kube_config.py: load_kube_config splits config_file on
+    # ENV_KUBECONFIG_PATH_SEPARATOR (os.pathsep's ':' or ';') and merges them (KubeConfigMerger).
     joined = os.pathsep.join(str(path) for path in existing)
     try:
         config.load_kube_config(
@@ -262,7 +264,12 @@ class InferenceServices:
         )
 
     def patch(self, name: str, patch: dict) -> dict:
-        """Applies a JSON merge patch (RFC 7386); :class:`Conflict` on a stale resourceVersion."""
+        """Applies a JSON merge patch (RFC 7386); :class:`Conflict` on a stale resourceVersion.
+
+        kubernetes 30.1.0 ``client/api/custom_objects_api.py``,
+        ``patch_namespaced_custom_object_with_http_info``, sends ``application/merge-patch+json``;
+        the 409 on a stale ``metadata.resourceVersion`` is the API server's optimistic concurrency.
+        """
         return self._call(
             "patch",
             name,
@@ -346,6 +353,8 @@ class InferenceServices:
                             return current, True
             except ApiException as error:
                 if error.status == 410:
+                    # kubernetes 30.1.0 watch/watch.py, Watch.stream: with timeout_seconds set it
+                    # does not retry a 410 ERROR event itself and raises ApiException(status=410).
                     current, version = self._list(name)  # expired: list again
                     continue
                 if not is_transient(error) or failures == RETRIES:

@@ -6,9 +6,15 @@ deployment). Credentials are never parameters: MLflow reads ``MLFLOW_TRACKING_US
 environment, which a pipeline fills from a Kubernetes secret (kfp-kubernetes
 ``use_secret_as_env``). An unreachable server is retried ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` times
 (MLflow's default: 7, with exponential backoff) before the step fails.
+
+Sources, mlflow 3.17.2: ``mlflow/environment_variables.py`` (``MLFLOW_TRACKING_USERNAME``,
+``MLFLOW_TRACKING_PASSWORD``, ``MLFLOW_TRACKING_TOKEN``; ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` 7 and
+``MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR`` 2) and ``mlflow/utils/rest_utils.py``
+(``http_request``: Basic when username and password are set, else Bearer with the token).
 """
 
 import dataclasses
+import posixpath
 import re
 import urllib.parse
 
@@ -20,8 +26,12 @@ from mlflow.exceptions import MlflowException
 from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
 from kfp_mlops.components.common.uris import check_no_credentials
 
+# mlflow 3.17.2 utils/validation.py: _REGISTERED_MODEL_ALIAS_REGEX, _REGISTERED_MODEL_ALIAS_LATEST,
+# _REGISTERED_MODEL_ALIAS_VERSION_REGEX and MAX_REGISTERED_MODEL_ALIAS_LENGTH, as checked by
+# _validate_model_alias_name and _validate_model_alias_name_reserved.
 _ALIAS = re.compile(r"^[\w-]+$")
 _VERSION_ALIAS = re.compile(r"^[vV]\d+$")
+_MAX_ALIAS_LENGTH = 255
 _REASON_LENGTH = 500
 
 
@@ -62,9 +72,14 @@ def model_uri(name: str, version: str) -> str:
 def check_registered_model_name(name: str) -> None:
     """Refuses a registered model name MLflow would refuse, before any run is logged.
 
+    The rule is mlflow 3.17.2 ``utils/validation.py``, ``_validate_model_name``: not blank, no
+    ``/`` or ``:``, and not ``path_not_unique`` (``posixpath.normpath(name)`` differs from the
+    name, is ``.``, or starts with ``..`` or ``/``); without ``/`` that leaves ``.`` and names
+    starting with ``..``.
+
     Raises:
-        ComponentInputError: The name is empty, or holds ``/`` or ``:`` (which would break the
-            ``models:/<name>/<version>`` URI).
+        ComponentInputError: The name is empty, holds ``/`` or ``:`` (which would break the
+            ``models:/<name>/<version>`` URI), is ``.`` or starts with ``..``.
     """
     if not name.strip():
         raise ComponentInputError("registered_model_name is empty")
@@ -73,18 +88,30 @@ def check_registered_model_name(name: str) -> None:
             f"registered_model_name {name!r} is invalid: "
             "MLflow model names cannot contain '/' or ':'"
         )
+    normalized = posixpath.normpath(name)
+    if normalized != name or normalized == "." or normalized.startswith(".."):
+        raise ComponentInputError(
+            f"registered_model_name {name!r} is invalid: MLflow refuses '.' and names starting "
+            "with '..' (they would resolve to another path)"
+        )
 
 
 def check_alias(alias: str) -> None:
     """Refuses an alias MLflow would refuse.
 
     Raises:
-        ComponentInputError: The alias is not made of letters, digits, ``_`` and ``-``, or it is
-            reserved (``latest``, or ``v<number>`` which names a version).
+        ComponentInputError: The alias is not made of letters, digits, ``_`` and ``-``, is longer
+            than 255 characters, or it is reserved (``latest``, or ``v<number>`` which names a
+            version).
     """
     if not _ALIAS.match(alias):
         raise ComponentInputError(
             f"alias {alias!r} is invalid: use letters, digits, '_' and '-' only (e.g. challenger)"
+        )
+    if len(alias) > _MAX_ALIAS_LENGTH:
+        raise ComponentInputError(
+            f"alias {alias[:20]!r}... is {len(alias)} characters long: MLflow allows at most "
+            f"{_MAX_ALIAS_LENGTH}"
         )
     if alias.lower() == "latest" or _VERSION_ALIAS.match(alias):
         raise ComponentInputError(

@@ -2,7 +2,9 @@
 
 The KServe sklearn runtime loads the one ``.joblib``/``.pkl``/``.pickle`` file it finds in the model
 directory and refuses a directory with several, so that is the layout every stage keeps to;
-:func:`model_file` is the one place that rule is written.
+:func:`model_file` is the one place that rule is written. Source: kserve@aaac4e2 (python/VERSION
+0.20.0) ``python/sklearnserver/sklearnserver/model.py``, ``SKLearnModel.load``
+(``MODEL_EXTENSIONS``; several files: ``RuntimeError``; none: ``ModelMissingError``).
 """
 
 import os
@@ -19,7 +21,7 @@ MODEL_FILE = "model.joblib"
 """The file name training writes inside the Model artifact's directory."""
 
 MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
-"""The suffixes the KServe sklearn runtime takes for a model file."""
+"""The suffixes the KServe sklearn runtime takes for a model file (its ``MODEL_EXTENSIONS``)."""
 
 
 def model_file(model_dir: str | os.PathLike[str]) -> Path:

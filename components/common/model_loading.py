@@ -2,7 +2,7 @@
 
 The stock KServe sklearn runtime (``kserve-sklearnserver``) loads exactly one
 ``*.joblib``/``*.pkl``/``*.pickle`` file from the model directory with plain ``joblib.load``
-(kserve/kserve ``python/sklearnserver/sklearnserver/model.py``, ``SKLearnModel.load``): it refuses
+(kserve@aaac4e2 ``python/sklearnserver/sklearnserver/model.py``, ``SKLearnModel.load``): it refuses
 nothing. The restricted unpickling here is OUR defence, applied wherever this library loads a
 model file (serve-check, local serving, evaluation, registration, registry reads): classes defined
 under sklearn, numpy, scipy, pandas and joblib, the reconstruction helpers numpy 2 pickles arrays,

@@ -7,7 +7,9 @@ Three forms reach the model differently in the stock runtime, so a serve-check s
 - ``v1-pandas``: V1 ``{"instances": [{"column": [values], ...}]}``; the model receives a DataFrame.
 - ``v2``: V2 (Open Inference Protocol) with one input tensor per column and
   ``parameters.content_type = "pd"``; the model receives a DataFrame. The request always carries an
-  ``id`` (kserve 0.21 answers HTTP 500 to a V2 request without one).
+  ``id`` (kserve 0.21 answers HTTP 500 to a V2 request without one: the response model requires
+  ``id: str``, kserve 0.21.0 ``kserve/protocol/rest/v2_datamodels.py``, ``InferenceResponse``,
+  validated in ``v2_endpoints.py``, ``V2Endpoints.infer``).
 
 Bodies are built from typed values with ``json``; a missing value is sent as JSON ``null``.
 """

@@ -1,7 +1,8 @@
 """The PyTorch Model artifact: its layout, its manifest, and a predictor that reads its ONNX file.
 
 The directory is a model repository for KServe's Triton runtime (``kserve-tritonserver``, model
-formats ``onnx`` and ``pytorch``; protocols v2 and grpc-v2), plus the state dict and a manifest::
+formats ``onnx`` and ``pytorch``; protocols v2 and grpc-v2: kserve@aaac4e2
+``config/runtimes/kserve-tritonserver.yaml``), plus the state dict and a manifest::
 
     MODEL_DIR/
       kfp_mlops_model.json           manifest: framework, architecture, hyperparameters, feature

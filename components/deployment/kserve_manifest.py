@@ -2,7 +2,10 @@
 
 The manifest is assembled from ``V1beta1InferenceService`` and friends and turned into the JSON the
 API server takes with the kubernetes client's ``ApiClient.sanitize_for_serialization`` (camelCase
-keys, no None values); the SDK's own ``to_dict`` keeps snake_case keys and is not a manifest.
+keys, no None values); the SDK's own ``to_dict`` keeps snake_case keys and is not a manifest
+(kubernetes 30.1.0 ``client/api_client.py``, ``sanitize_for_serialization`` keyed by
+``attribute_map``; kserve 0.21.0 ``models/v1beta1_inference_service.py``, ``to_dict`` keyed by
+``openapi_types``).
 
 A model format (:data:`MODEL_FORMATS`) says how a model is served: the KServe ``modelFormat`` and
 protocol that select a stock ClusterServingRuntime, and the model's name in request paths.
@@ -15,10 +18,12 @@ format to :data:`MODEL_FORMATS` if it is a new one.
 
 Every InferenceService is created in KServe's Serverless mode (Knative), the mode in which
 ``canaryTrafficPercent`` splits traffic between revisions, with tag routing on so that the new
-revision has its own URL for the smoke request.
+revision has its own URL for the smoke request. Only the Knative reconciler splits traffic:
+kserve@aaac4e2 ``pkg/controller/v1beta1/inferenceservice/reconcilers/knative/ksvc_reconciler.go``.
 
 Importing this module imports the kserve package, which parses ``sys.argv`` for the model server's
-options on first import (unknown options are ignored).
+options on first import (unknown options are ignored): kserve 0.21.0 ``kserve/model_server.py``,
+the module-level ``parser.parse_known_args()``.
 """
 
 import dataclasses
@@ -45,13 +50,27 @@ SERVERLESS_ANNOTATIONS = {
 }
 """Knative revisions and traffic splitting, with tag routing.
 
+``Serverless`` is the only name KServe before 0.16 knows (the rename, kserve#4608, is first in tag
+v0.16.0); since then it is a deprecated alias of
+``Knative`` that the defaulting webhook (CREATE and UPDATE) rewrites to ``Knative``, and the
+controller still accepts it: kserve@aaac4e2 ``pkg/constants/constants.go`` (``LegacyServerless``,
+``ParseDeploymentMode``) and ``pkg/apis/serving/v1beta1/inference_service_defaults.go``
+(``DefaultInferenceService``). We keep ``Serverless`` so that older and newer controllers both
+read it. The CRD documents neither: ``status.deploymentMode`` is a free string there
+(``config/crd/full/serving.kserve.io_inferenceservices.yaml``), and the shipped
+``config/configmap/inferenceservice.yaml`` still sets ``"defaultDeploymentMode": "Serverless"``.
+Without the annotation the mode is the cluster's default, which may be ``Standard`` (no revisions).
+
 Tag routing gives the service two tagged URLs: ``latest`` (the latest revision) and, while
 ``canaryTrafficPercent`` is below 100, ``prev`` (the last rolled-out revision); kserve
 ``pkg/controller/v1beta1/inferenceservice/reconcilers/knative/ksvc_reconciler.go``, commit aaac4e2.
 """
 
 CONTAINER_NAME = "kserve-container"
-"""The predictor container's name, as KServe names it (the SDK would send an empty name)."""
+"""The predictor container's name, as KServe names it (the SDK would send an empty name).
+
+kserve@aaac4e2 ``pkg/constants/constants.go``, ``InferenceServiceContainerName``.
+"""
 
 MAX_NAME_LENGTH = 47
 """Knative names revisions ``<name>-predictor-00001``, which must fit in a 63-character label."""
@@ -65,7 +84,11 @@ _QUANTITY = re.compile(
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
     r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 )
-"""A Kubernetes resource quantity (the pattern of the CRD's resources.requests/limits)."""
+"""A Kubernetes resource quantity (the pattern of the CRD's resources.requests/limits).
+
+The same regex, byte for byte, as the CRD's ``pattern`` (kserve@aaac4e2
+``config/crd/full/serving.kserve.io_inferenceservices.yaml``, copied in shared/data/kserve).
+"""
 _RESOURCE_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*)?$")
 
 
@@ -94,6 +117,9 @@ class ModelFormat:
 
 
 MODEL_FORMATS: dict[str, ModelFormat] = {
+    # kserve@aaac4e2 config/runtimes/kserve-sklearnserver.yaml and kserve-tritonserver.yaml
+    # (supportedModelFormats, protocolVersions). Protocol v1 pins the sklearnserver: with v2,
+    # kserve-mlserver.yaml also auto-selects sklearn "1" (priority 2).
     # kserve-sklearnserver: exactly one .joblib/.pkl/.pickle in the model directory; V1 and V2.
     "sklearn": ModelFormat("sklearn", "1", "v1", "kserve-sklearnserver"),
     # kserve-tritonserver: a Triton model repository holding the model "model"; V2 only.

@@ -20,7 +20,13 @@ The rules (KServe Serverless mode, where each predictor change is a Knative revi
 - One exists but no revision serves traffic (it never became ready): there is no good revision
   to split traffic with; the predictor is patched directly.
 
-Every patch is a JSON merge patch carrying the ``resourceVersion`` read just before it, so the API
+The traffic rules are kserve@aaac4e2
+``pkg/controller/v1beta1/inferenceservice/reconcilers/knative/ksvc_reconciler.go``: with
+``canaryTrafficPercent`` N set and a ``latestRolledoutRevision``, the latest revision gets N % and
+the last rolled-out one the rest (tag ``prev``); without the field the latest gets 100 %.
+
+Every patch is a JSON merge patch (kubernetes 30.1.0 ``patch_namespaced_custom_object``:
+``application/merge-patch+json``) carrying the ``resourceVersion`` read just before it, so the API
 server refuses it (409) if another client changed the object meanwhile; the object is then read
 again and the patch retried, up to :data:`CONFLICT_RETRIES` times, unless the spec itself was
 changed by someone else (the rollout then stops rather than overwrite their change).

@@ -235,7 +235,10 @@ def model_ready_probe(serving_format: ModelFormat, service_name: str) -> Callabl
     For a revision whose test rows are not at hand (a rollback from the command line).
 
     sklearn (V1): ``GET /v1/models/NAME`` answers ``{"name": ..., "ready": true}``; V2:
-    ``GET /v2/models/NAME/ready`` answers 200.
+    ``GET /v2/models/NAME/ready`` answers 200. Sources: kserve 0.21.0
+    ``kserve/protocol/rest/v1_endpoints.py``, ``V1Endpoints.model_ready`` (503 ``ModelNotReady``
+    otherwise); kserve@aaac4e2 ``docs/predict-api/v2/required_api.md``, "Health" (200 true, 4xx
+    false), the protocol Triton implements (Triton's own source is not checked here).
     """
     model_name = serving_format.model_name(service_name)
     if serving_format.protocol == "v1":

@@ -47,7 +47,9 @@ REQUIREMENTS = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
 """What loading the logged model needs besides MLflow itself (which MLflow adds)."""
 DATASET_PARTS = ("train", "validation", "test")
 EXAMPLE_ROWS = 5
-_DIGEST_LENGTH = 32  # MLflow stores a dataset digest in 36 characters
+# MLflow stores a dataset digest in 36 characters: mlflow 3.17.2
+# store/tracking/dbmodels/models.py, SqlDataset.digest = Column(String(36)).
+_DIGEST_LENGTH = 32
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,14 +12,18 @@ Inference Protocol) ``POST /v2/models/NAME/infer``, health at ``/v2/health/ready
 metrics at ``/metrics``. It listens on 127.0.0.1 unless told otherwise, and stops on SIGINT or
 SIGTERM.
 
-KServe's ``ModelServer.start`` always listens on 0.0.0.0 (the REST server hard-codes the host) and
-opens a gRPC port as well, so this module builds the same pieces itself: a ``ModelServer`` holds
-the model registry and data plane, and kserve's ``RESTServer`` (the SDK's FastAPI app factory and
-uvicorn server) runs on a socket bound here to the chosen host, through the ``sockets`` parameter
-of ``RESTServer.run`` that kserve's own multi-worker server uses.
+KServe's ``ModelServer.start`` always listens on 0.0.0.0 (the REST server hard-codes the host:
+kserve 0.21.0 ``kserve/protocol/rest/server.py``, ``RESTServer.__init__``, ``host="0.0.0.0"``) and
+opens a gRPC port as well (``kserve/model_server.py``, ``--enable_grpc`` defaults to True and
+``ModelServer.start`` starts a ``GRPCServer``), so this module builds the same pieces itself: a
+``ModelServer`` holds the model registry and data plane, and kserve's ``RESTServer`` (the SDK's
+FastAPI app factory and uvicorn server) runs on a socket bound here to the chosen host, through
+the ``sockets`` parameter of ``RESTServer.run`` that kserve's own multi-worker server uses.
 
 Importing this module imports kserve, which reads ``sys.argv`` for its own options when first
-imported; it is meant to run as its own process (see :mod:`.local_server`).
+imported (kserve 0.21.0 ``kserve/model_server.py``: a module-level ``parser.parse_known_args()``,
+so options it does not know are ignored); it is meant to run as its own process (see
+:mod:`.local_server`).
 """
 
 import argparse
@@ -44,7 +48,12 @@ from kfp_mlops.components.common.model_loading import load_model_dir
 
 DEFAULT_HOST = "127.0.0.1"
 PREDICT_PROBA_ENV = "PREDICT_PROBA"
-"""The environment variable with which the stock runtime answers class probabilities."""
+"""The environment variable with which the stock runtime answers class probabilities.
+
+kserve@aaac4e2 (0.20.0) ``python/sklearnserver/sklearnserver/model.py``, ``ENV_PREDICT_PROBA``. The
+stock runtime falls back to ``predict`` when the model has no ``predict_proba``; this server refuses
+to start instead.
+"""
 
 
 class SklearnModel(kserve.Model):
@@ -52,9 +61,12 @@ class SklearnModel(kserve.Model):
 
     It behaves as the stock KServe sklearn runtime: the request's instances become a numpy array
     (V1 rows, V2 tensors) or a pandas DataFrame (V1 ``{"instances": [{"col": [...]}]}`` and V2
-    with ``parameters.content_type = "pd"``) through ``kserve.utils.utils.get_predict_input``, the
-    model's ``predict`` (or ``predict_proba``) answers, and ``get_predict_response`` shapes the
-    reply.
+    with ``parameters.content_type = "pd"``) through ``kserve.utils.utils.get_predict_input``
+    (kserve 0.21.0), the model's ``predict`` (or ``predict_proba``) answers, and
+    ``get_predict_response`` shapes the reply. Two differences from the stock runtime
+    (kserve@aaac4e2 ``python/sklearnserver/sklearnserver/model.py``, ``SKLearnModel``): asked for
+    ``predict_proba``, a model without it is refused at load, where the stock runtime silently
+    answers ``predict``; and the model file is loaded with the restricted unpickler.
     """
 
     def __init__(self, name: str, model_dir: str, predict_proba: bool = False) -> None:
@@ -79,7 +91,11 @@ class SklearnModel(kserve.Model):
     ) -> dict | InferResponse:
         """Predicts the request's instances; input the model rejects is answered with HTTP 500.
 
-        As in the stock runtime, the model's error message becomes the answer's ``error``.
+        As in the stock runtime, the model's error message becomes the answer's ``error``: kserve
+        0.21.0 ``kserve/errors.py``, ``inference_error_handler``, answers ``InferenceError`` with
+        500 and ``{"error": str(exc)}``. The stock ``SKLearnModel.predict`` (kserve@aaac4e2) wraps
+        every exception so; other exceptions here reach ``generic_exception_handler``: still 500,
+        with ``"TypeName : message"`` as the error.
         """
         instances = get_predict_input(payload)
         try:

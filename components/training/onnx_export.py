@@ -1,8 +1,10 @@
 """Export a fitted scikit-learn model to ONNX, laid out as a Triton model repository.
 
 The stock KServe runtime for the ``onnx`` model format is ``kserve-tritonserver`` (Triton with its
-ONNX Runtime backend, V2 protocol only). Triton reads a model repository, so the export goes into
-the Model artifact's directory as::
+ONNX Runtime backend, V2 protocol only): kserve@aaac4e2 ``config/runtimes/kustomization.yaml``
+installs it and ``kserve-tritonserver.yaml`` lists onnx "1" (autoSelect) and protocols v2 and
+grpc-v2; ``kserve-openvino.yaml`` also lists onnx but is not installed by default. Triton reads a
+model repository, so the export goes into the Model artifact's directory as::
 
     onnx/                      the repository: a KServe storageUri points here
       model/                   the model's name in V2 paths: /v2/models/model/infer

@@ -10,7 +10,13 @@ installed, 422 quotes the server's validation message.
 A TrainJob's node pods carry JobSet's label ``jobset.sigs.k8s.io/jobset-name=<trainjob>`` (the
 Trainer names the JobSet after the TrainJob; the Kubeflow SDK 0.5.0 selects them the same way,
 ``kubeflow/trainer/constants/constants.py``), and their node index in
-``batch.kubernetes.io/job-completion-index``.
+``batch.kubernetes.io/job-completion-index``. That key is always a pod annotation; the Job
+controller also sets it as a label when the ``PodIndexLabel`` feature gate is on, which it is by
+default from Kubernetes 1.28 (beta) and always from 1.32 (GA): kubernetes/kubernetes@20b2eef
+``pkg/features/versioned_kube_features.go`` (``PodIndexLabel``), and
+``pkg/controller/job/job_controller.go``, ``manageJob`` (``addCompletionIndexLabel`` behind that
+gate; read in a code search, commit not pinned). On an older cluster the label is missing and pods
+are ordered by name alone.
 """
 
 import math

@@ -19,7 +19,9 @@ and runs only the rest, so a retried or re-run worker continues where it stopped
 ends with exactly ``n_trials`` finished trials, none run twice.
 
 Dead workers. Trials send a heartbeat; a trial whose worker died stays RUNNING until a heartbeat is
-missed for the grace period and is then failed by the next worker or summary that looks. A restarted
+missed for the grace period and is then failed by the next worker or summary that looks (optuna
+5.0.0: ``study/_optimize.py`` calls ``storages/_heartbeat.py`` ``fail_stale_trials`` before each
+trial; ``heartbeat_interval`` warns as experimental in ``storages/_rdb/storage.py``). A restarted
 worker fails its own earlier RUNNING trials at once (one live process per worker index and study).
 A trial failed that way does not count as finished, so it is run again.
 """
@@ -471,8 +473,9 @@ def fail_orphans(study: optuna.Study, worker: int) -> list[int]:
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if trial.user_attrs.get(WORKER_ATTR) == worker:
             try:
-                # What optuna.storages.fail_stale_trials does for a stale heartbeat (optuna is
-                # pinned; it has no public call to fail a trial by id).
+                # What optuna.storages.fail_stale_trials does for a stale heartbeat (optuna 5.0.0
+                # storages/_heartbeat.py; optuna is pinned and has no public call to fail a trial
+                # by id).
                 study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
             except optuna.exceptions.UpdateFinishedTrialError:
                 continue  # it finished or was failed meanwhile

@@ -1,7 +1,10 @@
 """Credentials reach the steps from optional Kubernetes secrets named in the YAML, never values;
 a URI carrying one is refused before anything runs or is stored."""
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,32 @@ def test_run_refuses_a_credential_in_a_uri_before_anything_runs(tmp_path, param,
     assert "carries a credential" in error and "***" in error
     assert secret not in result.output
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"])
+def test_pyarrow_reads_the_endpoint_from_the_secrets_variable(variable):
+    """pyarrow 25.0.1's ``FileSystem.from_uri`` (what the steps call) sends S3 to that endpoint."""
+    probe = (
+        "import pyarrow.fs as fs\n"
+        "s3, path = fs.FileSystem.from_uri('s3://bucket/key?region=us-east-1')\n"
+        "try:\n"
+        "    s3.get_file_info(path)\n"
+        "except OSError as error:\n"
+        "    print(error)\n"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "HOME"))}
+    env.update(
+        {
+            variable: "http://127.0.0.1:9",  # the discard port: nothing listens, refused at once
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "HOME": "/nonexistent",  # no ~/.aws/config to override the endpoint
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert "127.0.0.1" in result.stdout, result.stdout + result.stderr

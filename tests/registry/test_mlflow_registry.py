@@ -4,6 +4,12 @@ import http.server
 import threading
 
 import pytest
+from mlflow.exceptions import MlflowException
+from mlflow.utils.validation import (
+    MAX_REGISTERED_MODEL_ALIAS_LENGTH,
+    _validate_model_alias_name,
+    _validate_model_name,
+)
 
 from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
 from kfp_mlops.components.common.mlflow_registry import (
@@ -114,6 +120,27 @@ def test_alias_rules(alias, reason):
     with pytest.raises(ComponentInputError, match=reason):
         check_alias(alias)
     check_alias("champion")
+
+
+@pytest.mark.parametrize("name", [".", "..", "..model", "...", "ok", "a.b", "my..model", " ."])
+def test_registered_model_name_agrees_with_mlflow(name):
+    """Refuses what mlflow 3.17.2 refuses (``utils/validation.py``, ``_validate_model_name``)."""
+    try:
+        _validate_model_name(name)
+    except MlflowException:
+        with pytest.raises(ComponentInputError, match="registered_model_name"):
+            check_registered_model_name(name)
+    else:
+        check_registered_model_name(name)
+
+
+def test_alias_length_limit_is_mlflows():
+    """mlflow 3.17.2 refuses an alias longer than ``MAX_REGISTERED_MODEL_ALIAS_LENGTH`` (255)."""
+    check_alias("a" * MAX_REGISTERED_MODEL_ALIAS_LENGTH)
+    with pytest.raises(MlflowException):
+        _validate_model_alias_name("a" * (MAX_REGISTERED_MODEL_ALIAS_LENGTH + 1))
+    with pytest.raises(ComponentInputError, match=r"alias 'aaa.*255"):
+        check_alias("a" * (MAX_REGISTERED_MODEL_ALIAS_LENGTH + 1))
 
 
 def test_model_uri_names_the_version():

@@ -72,8 +72,15 @@ CONTAINER_NAME = "kserve-container"
 kserve@aaac4e2 ``pkg/constants/constants.go``, ``InferenceServiceContainerName``.
 """
 
-MAX_NAME_LENGTH = 47
-"""Knative names revisions ``<name>-predictor-00001``, which must fit in a 63-character label."""
+MAX_NAME_LENGTH = 46
+"""The longest InferenceService name whose Knative names all fit in a 63-character DNS label.
+
+KServe names the predictor's Knative service ``<name>-predictor``; its revisions are
+``<name>-predictor-00001`` (47 characters at most), and with tag routing the ``latest`` tag's
+host is ``latest-<name>-predictor.<namespace>...`` by Knative's default tag template
+``{{.Tag}}-{{.Name}}`` (knative/networking ``pkg/config/config.go``, ``DefaultTagTemplate``,
+commit d306b69): 46 at most.
+"""
 
 _DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -272,8 +279,8 @@ def check_service_name(name: str) -> None:
     if not _DNS_1035.match(name) or len(name) > MAX_NAME_LENGTH:
         raise ComponentInputError(
             f"InferenceService name {name!r} is invalid: use lowercase letters, digits and '-', "
-            f"starting with a letter, at most {MAX_NAME_LENGTH} characters (Knative appends "
-            "'-predictor-00001')"
+            f"starting with a letter, at most {MAX_NAME_LENGTH} characters (Knative's tagged host "
+            "is 'latest-<name>-predictor', one 63-character DNS label)"
         )
 
 

@@ -200,7 +200,7 @@ def test_a_uri_the_cluster_cannot_read_is_refused_naming_it(uri):
         km.storage_uri(uri)
 
 
-@pytest.mark.parametrize("name", ["Breast", "1model", "model_1", "model-", "a" * 48, ""])
+@pytest.mark.parametrize("name", ["Breast", "1model", "model_1", "model-", "a" * 47, ""])
 def test_invalid_service_names_are_refused(name):
     with pytest.raises(ComponentInputError, match=r"InferenceService name .* is invalid"):
         spec(name=name)
@@ -229,3 +229,10 @@ def test_formats_are_chosen_by_framework():
         ComponentInputError, match=r"framework .lightgbm. has no KServe serving format"
     ):
         km.model_format("sklearn", "lightgbm")
+
+
+def test_the_longest_name_keeps_the_tagged_host_one_dns_label():
+    """46 characters: ``latest-<name>-predictor`` is 63, the longest DNS label; 47 is refused."""
+    longest = "a" * km.MAX_NAME_LENGTH
+    assert len(f"latest-{longest}-predictor") == 63
+    assert spec(name=longest).name == longest

@@ -51,7 +51,7 @@ def register_model(
         tracking_uri: sqlite:///<folder>/mlflow.db (artifacts go to <folder>/mlartifacts) or the
             http(s):// address of an MLflow tracking server.
         registered_model_name: The registered model that gets the new version (created when
-            missing); MLflow refuses '/', ':', '.' and a leading '..'.
+            missing); no '/' or ':', not '.', not starting with '..' (MLflow's rules).
         experiment_name: The MLflow experiment of the run (created when missing).
         alias: Set on the new version and moved from any older one (letters, digits, _ and -).
         kfp_run_id: The KFP run, tagged on the run and version; pass

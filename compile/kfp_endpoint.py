@@ -596,6 +596,19 @@ def check_time(value: str | None, name: str) -> str | None:
     return value
 
 
+def _delete_replaced(client: kfp.Client, endpoint: Endpoint, old_id: str, new_id: str) -> None:
+    """Deletes the replaced recurring run ``old_id``; a failure names both runs and the way out."""
+    try:
+        with _requests(endpoint, f"deleting recurring run {old_id}"):
+            client.delete_recurring_run(old_id)
+    except EndpointError as error:
+        raise EndpointError(
+            f"created recurring run {new_id}, but {error}: {old_id} is still scheduled as well; "
+            f"delete it, or rerun with --replace",
+            error.kind,
+        ) from error
+
+
 def schedule(
     client: kfp.Client,
     endpoint: Endpoint,
@@ -627,13 +640,15 @@ def schedule(
         start_time: RFC 3339 time before which nothing runs.
         end_time: RFC 3339 time after which nothing runs.
         enabled: False to create the schedule paused.
-        replace: Delete recurring runs of the same name in the experiment first.
+        replace: Replace the recurring runs of the same name in the experiment: the new one is
+            created first, then they are deleted.
         service_account: The Kubernetes service account the runs use.
 
     Raises:
         ValueError: A bad cron expression, time or concurrency.
-        EndpointError: The endpoint refused a request, or a recurring run of that name exists and
-            ``replace`` is False.
+        EndpointError: The endpoint refused a request (a failed create leaves the old recurring
+            runs as they were; a failed delete names the new one and the old one still
+            scheduled), or a recurring run of that name exists and ``replace`` is False.
     """
     cron = check_cron(cron)
     start_time = check_time(start_time, "start time")
@@ -655,9 +670,8 @@ def schedule(
             f"{name!r} ({ids}): pass --replace to replace it",
             ComponentInputError.kind,
         )
-    for item in existing:
-        with _requests(endpoint, f"deleting recurring run {item.recurring_run_id}"):
-            client.delete_recurring_run(item.recurring_run_id)
+    # The new recurring run is created before the old ones are deleted: a replace that fails
+    # part way leaves a schedule (the old one, or both for a moment), never none.
     with _requests(endpoint, f"creating recurring run {name!r}"):
         created = client.create_recurring_run(
             experiment_id=experiment_id,
@@ -673,6 +687,8 @@ def schedule(
             enabled=enabled,
             service_account=service_account,
         )
+    for item in existing:
+        _delete_replaced(client, endpoint, item.recurring_run_id, created.recurring_run_id)
     return ScheduledRun(
         created.recurring_run_id,
         name,

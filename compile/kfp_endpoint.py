@@ -63,6 +63,11 @@ REJECTION_TASKS = ("record-rejection",)
 
 SUCCEEDED, REJECTED, FAILED = "succeeded", "rejected", "failed"
 
+RETRY_FIRST_SECONDS = 1.0
+"""While following a run: the wait before retrying a read that failed transiently; it doubles."""
+RETRY_MAX_SECONDS = 60.0
+"""The longest wait between two retries."""
+
 _OBJECT_REPR = re.compile(r"<[^<>]+ object at 0x[0-9a-f]+>: ")
 _CRON_DESCRIPTOR = re.compile(
     r"^@(yearly|annually|monthly|weekly|daily|midnight|hourly|every \S+)$"
@@ -478,6 +483,22 @@ def failure_reason(tasks: list[TaskState]) -> str | None:
     )
 
 
+def _transient(error: EndpointError) -> bool:
+    """Whether the request that failed with ``error`` may succeed when sent again.
+
+    HTTP 429 and 5xx answers, and a connection that could not be made or was lost. The kfp client
+    (kfp-server-api 2.17.3, ``rest.py``, ``RESTClientObject.request``) raises ``ApiException``
+    carrying the HTTP status for an answer outside 2xx, and ``ApiException`` with status 0 for an
+    SSL error or a request it cannot build (not transient); a connection refused, reset or timed
+    out reaches the caller as urllib3's own ``HTTPError`` (``MaxRetryError`` once urllib3's
+    default three immediate retries are spent, as the client leaves ``retries`` unset).
+    """
+    cause = error.__cause__
+    if isinstance(cause, kfp_server_api.ApiException):
+        return cause.status == 429 or 500 <= (cause.status or 0) <= 599
+    return isinstance(cause, urllib3.exceptions.HTTPError)
+
+
 def follow_run(
     client: kfp.Client,
     endpoint: Endpoint,
@@ -487,8 +508,13 @@ def follow_run(
     timeout_seconds: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[str], None] = lambda message: None,
 ) -> FinishedRun:
     """Polls the run until it reaches a final state, reporting each state change.
+
+    A read that fails transiently (HTTP 429 or 5xx, or the connection lost: see
+    :func:`_transient`) is retried, 1 s later, then 2, 4 ... up to 60 s apart, until the deadline;
+    the run goes on on the cluster meanwhile.
 
     Args:
         client: From :func:`connect`.
@@ -502,16 +528,37 @@ def follow_run(
             as long as the run takes.
         clock: Monotonic seconds (replaceable in tests).
         sleep: Waits a number of seconds (replaceable in tests).
+        on_retry: Called with one line saying which read failed and when it is retried.
 
     Raises:
-        EndpointError: The endpoint refused a request or became unreachable.
+        EndpointError: The endpoint refused a request, or kept failing transiently until the
+            deadline (the message then says the run may still be running).
     """
     started = clock()
     last_run_state: str | None = None
     seen: dict[str, TaskState] = {}
+    failures = 0
     while True:
-        with _requests(endpoint, f"reading run {run_id}"):
-            run = client.get_run(run_id)
+        try:
+            with _requests(endpoint, f"reading run {run_id}"):
+                run = client.get_run(run_id)
+        except EndpointError as error:
+            if not _transient(error):
+                raise
+            failures += 1
+            waited = clock() - started
+            if timeout_seconds is not None and waited >= timeout_seconds:
+                raise EndpointError(
+                    f"{error}; gave up after {failures} tries at the wait's deadline "
+                    f"({timeout_seconds:g} s): run {run_id} may still be running"
+                ) from error
+            delay = min(RETRY_FIRST_SECONDS * 2 ** (failures - 1), RETRY_MAX_SECONDS)
+            if timeout_seconds is not None:
+                delay = min(delay, timeout_seconds - waited)
+            on_retry(f"{error}; retrying in {delay:.3g} s")
+            sleep(delay)
+            continue
+        failures = 0
         for task in _tasks(run):
             previous = seen.get(task.task_id)
             quiet = task.name.endswith("-driver") and task.state != "FAILED"
@@ -601,6 +648,19 @@ def check_time(value: str | None, name: str) -> str | None:
     return value
 
 
+def _delete_replaced(client: kfp.Client, endpoint: Endpoint, old_id: str, new_id: str) -> None:
+    """Deletes the replaced recurring run ``old_id``; a failure names both runs and the way out."""
+    try:
+        with _requests(endpoint, f"deleting recurring run {old_id}"):
+            client.delete_recurring_run(old_id)
+    except EndpointError as error:
+        raise EndpointError(
+            f"created recurring run {new_id}, but {error}: {old_id} is still scheduled as well; "
+            f"delete it, or rerun with --replace",
+            error.kind,
+        ) from error
+
+
 def schedule(
     client: kfp.Client,
     endpoint: Endpoint,
@@ -632,13 +692,15 @@ def schedule(
         start_time: RFC 3339 time before which nothing runs.
         end_time: RFC 3339 time after which nothing runs.
         enabled: False to create the schedule paused.
-        replace: Delete recurring runs of the same name in the experiment first.
+        replace: Replace the recurring runs of the same name in the experiment: the new one is
+            created first, then they are deleted.
         service_account: The Kubernetes service account the runs use.
 
     Raises:
         ValueError: A bad cron expression, time or concurrency.
-        EndpointError: The endpoint refused a request, or a recurring run of that name exists and
-            ``replace`` is False.
+        EndpointError: The endpoint refused a request (a failed create leaves the old recurring
+            runs as they were; a failed delete names the new one and the old one still
+            scheduled), or a recurring run of that name exists and ``replace`` is False.
     """
     cron = check_cron(cron)
     start_time = check_time(start_time, "start time")
@@ -660,9 +722,8 @@ def schedule(
             f"{name!r} ({ids}): pass --replace to replace it",
             ComponentInputError.kind,
         )
-    for item in existing:
-        with _requests(endpoint, f"deleting recurring run {item.recurring_run_id}"):
-            client.delete_recurring_run(item.recurring_run_id)
+    # The new recurring run is created before the old ones are deleted: a replace that fails
+    # part way leaves a schedule (the old one, or both for a moment), never none.
     with _requests(endpoint, f"creating recurring run {name!r}"):
         created = client.create_recurring_run(
             experiment_id=experiment_id,
@@ -678,6 +739,8 @@ def schedule(
             enabled=enabled,
             service_account=service_account,
         )
+    for item in existing:
+        _delete_replaced(client, endpoint, item.recurring_run_id, created.recurring_run_id)
     return ScheduledRun(
         created.recurring_run_id,
         name,

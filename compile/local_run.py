@@ -149,10 +149,16 @@ def task_names(pipeline: graph_component.GraphComponent) -> list[str]:
     return names
 
 
-def read_task_outputs(pipeline_root: Path) -> dict[str, dict]:
-    """Task name to its ``executor_output.json`` (parameters and artifacts), for tasks that ran."""
+def read_task_outputs(pipeline_root: Path, pipeline_run: str = "*") -> dict[str, dict]:
+    """Task name to its ``executor_output.json`` (parameters and artifacts), for tasks that ran.
+
+    Args:
+        pipeline_root: kfp.local's pipeline root: one folder per pipeline run, one per task.
+        pipeline_run: The pipeline run's folder to read; by default every run's (a later run's
+            task wins).
+    """
     outputs: dict[str, dict] = {}
-    for path in sorted(pipeline_root.glob("*/*/executor_output.json")):
+    for path in sorted(pipeline_root.glob(f"{pipeline_run}/*/executor_output.json")):
         outputs[path.parent.name] = json.loads(path.read_text(encoding="utf-8"))
     return outputs
 
@@ -205,6 +211,32 @@ def compiled_for_local_run(
 
 
 @contextlib.contextmanager
+def _pipeline_run_names() -> Iterator[list[str]]:
+    """The names kfp.local gives the pipeline runs started in this block, in a list it fills.
+
+    kfp.local names a pipeline run's folder under the pipeline root ``<pipeline>-<timestamp>``, by
+    calling ``executor_input_utils.get_local_pipeline_resource_name`` once per pipeline run and
+    logging no name (kfp/local/pipeline_orchestrator.py 2.17,
+    ``_run_local_pipeline_implementation``); the wrapper records what it returns, so that a reused
+    run folder reports only this run.
+    """
+    from kfp.local import executor_input_utils
+
+    original = executor_input_utils.get_local_pipeline_resource_name
+    names: list[str] = []
+
+    def recorded(pipeline_name: str) -> str:
+        names.append(original(pipeline_name))
+        return names[-1]
+
+    executor_input_utils.get_local_pipeline_resource_name = recorded
+    try:
+        yield names
+    finally:
+        executor_input_utils.get_local_pipeline_resource_name = original
+
+
+@contextlib.contextmanager
 def _cache_hits_logged(stream: TextIO) -> Iterator[None]:
     """Routes kfp.local's cache-hit lines to ``stream`` while a pipeline runs.
 
@@ -251,6 +283,7 @@ def run_locally(
         pipeline: The pipeline to run.
         arguments: Its arguments, already typed.
         run_dir: The run folder: ``pipeline.log`` and ``outputs/`` (the pipeline root) go there.
+            A folder used before keeps the earlier runs' outputs; the result holds this run's.
         on_step: Called as each step finishes, for progress reporting.
         enable_caching: Reuse the outputs of identical earlier tasks (kfp.local's file cache).
         on_start: Called as each step starts.
@@ -275,6 +308,7 @@ def run_locally(
             warnings.catch_warnings(),
             kfp_local_fixes.named_output_conditions(),
             _cache_hits_logged(recorder),
+            _pipeline_run_names() as pipeline_runs,
         ):
             # Expected: the components name their container image, and run here without it.
             warnings.filterwarnings("ignore", "You may be attemping to run a task that uses custom")
@@ -305,18 +339,28 @@ def run_locally(
         run_dir=run_dir,
         seconds=seconds,
         steps=steps,
-        outputs=read_cached_outputs(cache_root, steps) | read_task_outputs(pipeline_root),
+        outputs=read_cached_outputs(cache_root, steps)
+        | (read_task_outputs(pipeline_root, pipeline_runs[-1]) if pipeline_runs else {}),
         error=error,
         error_kind=error_kind,
     )
 
 
 def default_run_dir(pipeline_name: str, base: Path = Path("runs")) -> Path:
-    """A new run folder ``runs/<pipeline>-<timestamp>`` under the current directory."""
+    """A new run folder ``runs/<pipeline>-<timestamp>[-N]``, created, so no other run can take it.
+
+    The folder is claimed with an exclusive ``mkdir``: of two runs started in the same second, one
+    gets ``-<timestamp>`` and the other ``-<timestamp>-2``.
+    """
+    base.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     candidate = base / f"{pipeline_name}-{stamp}"
     suffix = 1
-    while candidate.exists():
-        suffix += 1
-        candidate = base / f"{pipeline_name}-{stamp}-{suffix}"
-    return candidate.resolve()
+    while True:
+        try:
+            candidate.mkdir(exist_ok=False)
+        except FileExistsError:
+            suffix += 1
+            candidate = base / f"{pipeline_name}-{stamp}-{suffix}"
+        else:
+            return candidate.resolve()

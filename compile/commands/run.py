@@ -59,15 +59,21 @@ def run_command(
         arguments = parameters.parse_arguments(pipeline, params)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--param") from error
-    folder = (run_dir or local_run.default_run_dir(name)).resolve()
-    if "mlflow_tracking_uri" in parameters.parameter_types(pipeline):
-        arguments.setdefault("mlflow_tracking_uri", f"sqlite:///{folder / 'mlflow.db'}")
-    missing = [key for key in parameters.required_parameters(pipeline) if key not in arguments]
+    defaulted = {"mlflow_tracking_uri"} & set(parameters.parameter_types(pipeline))
+    missing = [
+        key
+        for key in parameters.required_parameters(pipeline)
+        if key not in arguments and key not in defaulted
+    ]
     if missing:
         raise click.BadParameter(
             f"pipeline {name!r} needs {', '.join(f'{key}=...' for key in missing)}",
             param_hint="--param",
         )
+    # Claimed only now, so that a usage error leaves no empty run folder behind.
+    folder = (run_dir or local_run.default_run_dir(name)).resolve()
+    if defaulted:
+        arguments.setdefault("mlflow_tracking_uri", f"sqlite:///{folder / 'mlflow.db'}")
     if not as_json:
         click.echo(f"Running {name} in {folder}", err=True)
     terminal = sys.stderr.isatty()

@@ -22,6 +22,10 @@ def _progress(name: str, state: str) -> None:
     click.echo(f"  {state:<10} {name}", err=True)
 
 
+def _retrying(message: str) -> None:
+    click.echo(f"  {message}", err=True)
+
+
 DEFAULT_WAIT_SECONDS = 21600.0
 """How long ``--wait`` follows a run by default: a CI job never waits forever."""
 
@@ -121,6 +125,7 @@ def submit_command(
             on_change=_progress,
             poll_seconds=poll_seconds,
             timeout_seconds=wait_deadline(timeout),
+            on_retry=_retrying,
         )
     except kfp_endpoint.EndpointError as error:
         fail(error)

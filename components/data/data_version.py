@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from kfp_mlops.components.common.errors import ComponentInputError
-from kfp_mlops.components.data.sources import locate
+from kfp_mlops.components.data.sources import locate, read_error
 
 _CHUNK = 1 << 20
 
@@ -62,8 +62,9 @@ def resolve_data_version(source_uri: str) -> dict[str, object]:
         8601 UTC).
 
     Raises:
-        ComponentInputError: Nothing is at the URI, a directory holds no data file, or the
-            filesystem cannot be reached.
+        ComponentInputError: Nothing is at the URI, or a directory holds no data file.
+        ExternalSystemError: The object store cannot be reached or failed (one line naming the
+            URI).
     """
     source = locate(source_uri)
     filesystem = source.filesystem
@@ -74,7 +75,7 @@ def resolve_data_version(source_uri: str) -> dict[str, object]:
             for info in filesystem.get_file_info(source.files)
         }
     except (pa.ArrowException, OSError) as error:
-        raise ComponentInputError(f"cannot read {source_uri!r}: {error}") from error
+        raise read_error(source_uri, error, f"cannot read {source_uri!r}: {error}") from error
     if local:
         # The content alone: a file rewritten with the same bytes keeps its version.
         manifest = {name: entry["sha256"] for name, entry in files.items()}

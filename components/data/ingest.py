@@ -11,9 +11,9 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentError, ComponentInputError
 from kfp_mlops.components.common.tables import BATCH_ROWS, as_stored, open_datasets
-from kfp_mlops.components.data.sources import Source, locate
+from kfp_mlops.components.data.sources import Source, locate, read_error
 
 FORMATS = ("csv", "parquet")
 _SUFFIXES = {
@@ -246,12 +246,15 @@ class _Reader:
         self.csv_types[names[index]] = wider
         return True
 
-    def error(self, error: Exception, path: str | None = None) -> ComponentInputError:
-        """A one-line error naming the file and column, never quoting the file's content."""
+    def error(self, error: Exception, path: str | None = None) -> ComponentError:
+        """A one-line error naming the file and column, never quoting the file's content.
+
+        An :class:`ExternalSystemError` when the object store could not be reached or failed.
+        """
         where = self.source.uri if path is None else self.source.display(path)
         names = list(self.csv_types) if self.format == "csv" else []
-        return ComponentInputError(
-            f"cannot read {where} as {self.format}: {describe(error, names)}"
+        return read_error(
+            where, error, f"cannot read {where} as {self.format}: {describe(error, names)}"
         )
 
 
@@ -387,6 +390,8 @@ def read_source(
         ComponentInputError: The source is missing, empty, unreadable, has no data rows, files with
             different columns, a duplicated column name, lacks a column named in ``column_types``,
             or a value does not parse as its column's type.
+        ExternalSystemError: The object store cannot be reached or failed (one line naming the
+            URI); nothing is written.
     """
 
     def collect(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> pa.Table:

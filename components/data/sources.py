@@ -1,11 +1,16 @@
 """Where a ``data_uri`` points: one file, or the data files under a folder or object prefix."""
 
 import dataclasses
+import re
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.errors import (
+    ComponentError,
+    ComponentInputError,
+    ExternalSystemError,
+)
 from kfp_mlops.components.common.uris import check_no_credentials
 
 
@@ -37,6 +42,28 @@ class Source:
         return f"{self.uri.split('?', 1)[0].rstrip('/')}/{relative}"
 
 
+# How pyarrow reports an S3 request that failed: an OSError whose message holds
+# "AWS Error <S3Errors name> during <operation> operation: ...", with "UNKNOWN (HTTP status <n>)"
+# for an answer the SDK does not name (arrow/cpp/src/arrow/filesystem/s3_internal.h,
+# ``ErrorToStatus`` and ``S3ErrorToString``; pyarrow 25.0.1). These names say the store was not
+# reached, failed or asked to slow down: the input may be fine, and retrying may help.
+_STORE_FAILED = re.compile(
+    r"AWS Error (NETWORK_CONNECTION|SERVICE_UNAVAILABLE|INTERNAL_FAILURE|SLOW_DOWN|THROTTLING"
+    r"|REQUEST_TIMEOUT|UNKNOWN \(HTTP status (429|5\d\d)\)) "
+)
+
+
+def read_error(source_uri: str, error: BaseException, message: str) -> ComponentError:
+    """The one-line error for ``error`` raised while reading ``source_uri``.
+
+    An :class:`ExternalSystemError` naming the URI when the object store could not be reached or
+    failed (see ``_STORE_FAILED``), else a :class:`ComponentInputError` with ``message``.
+    """
+    if isinstance(error, OSError) and _STORE_FAILED.search(str(error)):
+        return ExternalSystemError(f"cannot reach the object store of {source_uri}: {error}")
+    return ComponentInputError(message)
+
+
 def _open_filesystem(source_uri: str) -> tuple[pafs.FileSystem, str]:
     try:
         return pafs.FileSystem.from_uri(source_uri)
@@ -48,7 +75,7 @@ def _open_filesystem(source_uri: str) -> tuple[pafs.FileSystem, str]:
         # A plain path (relative, or with characters a URI may not hold) is a local file.
         return pafs.LocalFileSystem(), source_uri
     except (pa.ArrowException, OSError) as error:
-        raise ComponentInputError(f"cannot open {source_uri!r}: {error}") from error
+        raise read_error(source_uri, error, f"cannot open {source_uri!r}: {error}") from error
 
 
 def _hidden(relative: str) -> bool:
@@ -62,6 +89,7 @@ def locate(source_uri: str) -> Source:
         ComponentInputError: The URI carries a credential (it would be stored in the Dataset's
             metadata and printed in errors: credentials come from the environment), nothing is
             there, the file is empty, or the folder holds no data file.
+        ExternalSystemError: The object store cannot be reached or failed.
     """
     check_no_credentials(source_uri, "data_uri")
     filesystem, path = _open_filesystem(source_uri)
@@ -72,7 +100,7 @@ def locate(source_uri: str) -> Source:
         else:
             found = []
     except (pa.ArrowException, OSError) as error:
-        raise ComponentInputError(f"cannot open {source_uri!r}: {error}") from error
+        raise read_error(source_uri, error, f"cannot open {source_uri!r}: {error}") from error
     if info.type == pafs.FileType.NotFound:
         raise ComponentInputError(f"input file not found: {source_uri}")
     if info.type == pafs.FileType.File:

@@ -8,12 +8,15 @@ and a different training sharing the location never resumes from them.
 ``LOCATION`` is a local folder or any URI pyarrow opens (``s3://``, ``gs://``, ``hdfs://``); a
 local file is written under a temporary name and renamed into place, so a killed writer never
 leaves a truncated checkpoint under the final name. The two newest checkpoints are kept: if the
-newest cannot be read (an object store upload cut short), the one before it is used.
+newest cannot be read (an object store upload cut short), the one before it is used. Two identical
+trainings (same run key) at once share the folder: both write the same epochs, and each prunes
+without failing on a checkpoint the other has already removed.
 
 Checkpoints hold only tensors, numbers, strings, lists and dicts, and are read with
 ``torch.load(..., weights_only=True)``: loading one cannot run code.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -128,5 +131,11 @@ class CheckpointStore:
                 f"cannot write checkpoint {path} under {self.location!r}: {error}"
             ) from error
         for old in self.list()[:-KEEP]:
-            self._fs.delete_file(old.path)
+            # Another training of the same run key (same settings, same location) prunes the
+            # same folder: a checkpoint it removed since this listing is already gone, as wanted.
+            # pyarrow 25.0.1 raises FileNotFoundError for a missing file on its local filesystem
+            # and on S3 alike (an IOError status with errno ENOENT, pyarrow/error.pxi
+            # ``convert_status``; S3's "Path does not exist" seen against moto's server).
+            with contextlib.suppress(FileNotFoundError):
+                self._fs.delete_file(old.path)
         return Checkpoint(epoch, path)

@@ -1,5 +1,7 @@
 """Sources on an object store: a real S3 API (moto's server) on 127.0.0.1, through pyarrow."""
 
+import http.server
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +10,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pytest
 
-from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
 from kfp_mlops.components.common.tables import fingerprint
 from kfp_mlops.components.data.ingest import ingest_to_parquet, read_source
 from kfp_mlops.components.data.split import split_to_parquet
@@ -97,3 +99,56 @@ def test_a_data_uri_carrying_keys_is_refused_before_anything_is_read_or_stored(u
             step()
         assert "wJalrXUtnFEMI" not in str(raised.value)
     assert not (tmp_path / "dataset").exists()
+
+
+class _Unavailable(http.server.BaseHTTPRequestHandler):
+    """An S3 endpoint that answers every request with 503 SlowDown, as S3 does when overloaded."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _answer(self) -> None:
+        body = b"<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>"
+        self.send_response(503)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_HEAD = do_PUT = do_POST = _answer
+
+
+@pytest.fixture(params=["refused", "503"])
+def unreachable_store(request, unused_port: int, monkeypatch: pytest.MonkeyPatch):
+    """An object store endpoint that cannot serve: nothing listening, or one answering 503."""
+    # Dummy keys and no EC2 metadata lookup: nothing leaves this machine.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    if request.param == "refused":
+        yield f"127.0.0.1:{unused_port}"
+        return
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow  # pyarrow retries a refused connection for 6 s (arrow s3_internal.h)
+def test_an_unreachable_store_is_a_system_failure(unreachable_store: str, tmp_path: Path):
+    from kfp_mlops.components.data.data_version import resolve_data_version
+
+    uri = f"s3://lake/k.csv?endpoint_override={unreachable_store}&scheme=http"
+    out = tmp_path / "dataset.parquet"
+    for step in (lambda: ingest_to_parquet(uri, out), lambda: resolve_data_version(uri)):
+        with pytest.raises(ExternalSystemError) as raised:
+            step()
+        message = str(raised.value)
+        assert "\n" not in message
+        assert message.startswith(f"cannot reach the object store of {uri}: ")
+    assert list(tmp_path.iterdir()) == []

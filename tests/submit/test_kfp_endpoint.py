@@ -5,7 +5,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from support.fake_kfp import FakeKfp, RunScript, unknown_fields
+import urllib3.exceptions
+from support.fake_kfp import ApiError, FakeKfp, RunScript, unknown_fields
 
 from kfp_mlops.compile import kfp_endpoint
 from kfp_mlops.compile.kfp_endpoint import FinishedRun, TaskState
@@ -162,3 +163,63 @@ def test_failure_reason_names_the_innermost_failed_node():
         "step serve-check did not start: its driver failed ("
     )
     assert kfp_endpoint.failure_reason(tasks[1:2]) is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ApiError(429, 8, "too many requests"),
+        ApiError(500, 13, "internal"),
+        ApiError(504, 4, "deadline exceeded"),
+        ConnectionResetError(104, "Connection reset by peer"),
+    ],
+    ids=["429", "500", "504", "connection-reset"],
+)
+def test_follow_run_retries_transient_failures_with_back_off(
+    fake_kfp: FakeKfp, tmp_path, monkeypatch: pytest.MonkeyPatch, error: Exception
+):
+    endpoint = kfp_endpoint.Endpoint(host=fake_kfp.url)
+    client = kfp_endpoint.connect(endpoint, environ={})
+    fake_kfp.script = RunScript(skip=())
+    experiment = client.create_experiment("e")
+    package = _tiny_pipeline(tmp_path / "tiny.yaml")
+    run = client.run_pipeline(experiment.experiment_id, "r", pipeline_package_path=package)
+    if isinstance(error, ApiError):  # the endpoint answers with the error
+        original, reads = fake_kfp._get_run, iter(range(1, 100))
+
+        def answer(**kwargs: object) -> object:
+            if next(reads) in (2, 3, 4):
+                raise error
+            return original(**kwargs)
+
+        monkeypatch.setattr(fake_kfp, "_get_run", answer)
+    else:  # the connection drops: what urllib3 raises under the kfp client
+        real_get_run, calls = client.get_run, iter(range(1, 100))
+
+        def dropped(run_id: str) -> object:
+            if next(calls) in (2, 3, 4):
+                raise urllib3.exceptions.ProtocolError("Connection aborted.", error)
+            return real_get_run(run_id)
+
+        monkeypatch.setattr(client, "get_run", dropped)
+    sleeps: list[float] = []
+
+    result = kfp_endpoint.follow_run(
+        client, endpoint, run.run_id, poll_seconds=7.0, sleep=sleeps.append
+    )
+
+    assert result.state == "SUCCEEDED" and not result.timed_out
+    assert sleeps[:4] == [7.0, 1.0, 2.0, 4.0]  # a poll, then three retries backing off
+    assert sleeps[4:] == [7.0] * 3
+
+
+def test_follow_run_does_not_retry_a_refused_request(
+    fake_kfp: FakeKfp, monkeypatch: pytest.MonkeyPatch
+):
+    endpoint = kfp_endpoint.Endpoint(host=fake_kfp.url)
+    client = kfp_endpoint.connect(endpoint, environ={})
+    sleeps: list[float] = []
+
+    with pytest.raises(kfp_endpoint.EndpointError, match="HTTP 404"):
+        kfp_endpoint.follow_run(client, endpoint, "run-none", sleep=sleeps.append)
+    assert sleeps == []

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support.fake_kfp import FakeKfp
+from support.fake_kfp import ApiError, FakeKfp
 
 from kfp_mlops.compile.cli import main
 
@@ -124,3 +124,41 @@ def test_text_output_names_the_schedule(fake_kfp: FakeKfp, compiled_pipeline: Pa
         f"recurring run nightly-drift ({recurring_id}): '0 30 1 * * *', enabled, experiment "
         "kfp-mlops"
     )
+
+
+def test_a_failed_replace_keeps_the_old_schedule(
+    fake_kfp: FakeKfp, compiled_pipeline: Path, monkeypatch: pytest.MonkeyPatch
+):
+    first = json.loads(schedule(fake_kfp, compiled_pipeline).stdout)
+
+    def refuse(**_: object) -> object:
+        raise ApiError(500, 13, "boom")
+
+    monkeypatch.setattr(fake_kfp, "_create_recurring_run", refuse)
+    result = schedule(fake_kfp, compiled_pipeline, "--replace")
+
+    assert result.exit_code == 4  # a system failed (compile/exits.py)
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert "creating recurring run 'tabular-classification-schedule' failed" in line
+    assert "HTTP 500" in line and "boom" in line
+    assert list(fake_kfp.recurring_runs) == [first["recurring_run_id"]]
+
+
+def test_a_replace_that_cannot_delete_the_old_schedule_names_both(
+    fake_kfp: FakeKfp, compiled_pipeline: Path, monkeypatch: pytest.MonkeyPatch
+):
+    first = json.loads(schedule(fake_kfp, compiled_pipeline).stdout)
+
+    def refuse(**_: object) -> object:
+        raise ApiError(503, 14, "unavailable")
+
+    monkeypatch.setattr(fake_kfp, "_delete_recurring_run", refuse)
+    result = schedule(fake_kfp, compiled_pipeline, "--replace")
+
+    assert result.exit_code == 4
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    (new,) = set(fake_kfp.recurring_runs) - {first["recurring_run_id"]}
+    assert f"created recurring run {new}" in line
+    assert f"{first['recurring_run_id']} is still scheduled" in line
+    assert "HTTP 503" in line and "--replace" in line
+    assert set(fake_kfp.recurring_runs) == {first["recurring_run_id"], new}

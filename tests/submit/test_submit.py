@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support.fake_kfp import FakeKfp, RunScript
+from support.fake_kfp import ApiError, FakeKfp, RunScript
 
 from kfp_mlops.compile.cli import main
 
@@ -349,3 +349,46 @@ def test_no_cache_uploads_a_version_with_every_task_uncached(
     assert summary["upload"] != "created pipeline"  # a new version of the same pipeline
     run = fake_kfp.runs[summary["run_id"]]
     assert run.pipeline_version_reference.pipeline_version_id == summary["version_id"]
+
+
+def _failing_reads(fake: FakeKfp, monkeypatch: pytest.MonkeyPatch, failures: set[int], error):
+    """Makes the fake's reads of a run number ``failures`` (1-based) answer ``error``."""
+    original = fake._get_run
+    reads = iter(range(1, 10_000))
+
+    def get_run(**kwargs: object) -> object:
+        if next(reads) in failures:
+            raise error
+        return original(**kwargs)
+
+    monkeypatch.setattr(fake, "_get_run", get_run)
+
+
+def test_a_transient_error_while_waiting_is_retried(
+    fake_kfp: FakeKfp, compiled_pipeline: Path, monkeypatch: pytest.MonkeyPatch
+):
+    fake_kfp.script = APPROVED
+    _failing_reads(fake_kfp, monkeypatch, {2}, ApiError(503, 14, "unavailable"))
+
+    result = submit(fake_kfp, compiled_pipeline, "--wait")
+
+    assert result.exit_code == 0, result.output
+    assert "outcome: SUCCEEDED" in result.stdout
+    (run_id,) = fake_kfp.runs
+    assert f"reading run {run_id} failed at {fake_kfp.url}: HTTP 503" in result.stderr
+    assert "retrying" in result.stderr
+
+
+def test_an_endpoint_failing_until_the_deadline_names_the_run_that_may_still_run(
+    fake_kfp: FakeKfp, compiled_pipeline: Path, monkeypatch: pytest.MonkeyPatch
+):
+    _failing_reads(fake_kfp, monkeypatch, set(range(2, 10_000)), ApiError(502, 14, "bad gateway"))
+
+    result = submit(fake_kfp, compiled_pipeline, "--wait", "--timeout", "0.5")
+
+    assert result.exit_code == 4  # a system failed (compile/exits.py)
+    (run_id,) = fake_kfp.runs
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert f"reading run {run_id} failed at {fake_kfp.url}: HTTP 502" in line
+    assert f"run {run_id} may still be running" in line
+    assert fake_kfp.runs[run_id].state == "RUNNING"  # the run itself went on

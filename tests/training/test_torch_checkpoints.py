@@ -61,3 +61,24 @@ def test_an_unknown_scheme_is_named():
         ComponentInputError, match="checkpoint location 'nope://x' cannot be opened"
     ):
         CheckpointStore("nope://x", "key")
+
+
+@pytest.mark.parametrize("uri", [False, True], ids=["folder", "pyarrow-uri"])
+def test_pruning_a_checkpoint_another_writer_removed_is_harmless(tmp_path, monkeypatch, uri):
+    # Two identical trainings share one run key, so one checkpoint folder: each prunes what the
+    # other may have removed between its listing and its delete.
+    location = f"file://{tmp_path}" if uri else str(tmp_path)
+    first = CheckpointStore(location, "key")
+    second = CheckpointStore(location, "key")
+    first.save(1, {"epoch": 1})
+    first.save(2, {"epoch": 2})
+    listed_before = first.list()[0]  # epoch 1, as the first writer saw it
+    second.save(3, {"epoch": 3})  # prunes epoch 1
+    current = first.list
+    monkeypatch.setattr(first, "list", lambda: [listed_before, *current()])
+
+    first.save(4, {"epoch": 4})
+
+    assert [checkpoint.epoch for checkpoint in current()] == [3, 4]
+    checkpoint, state = first.load_latest()
+    assert checkpoint.epoch == 4 and state == {"epoch": 4}

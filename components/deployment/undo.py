@@ -67,11 +67,16 @@ def promote_deployed(
     previous_alias: str = "previous",
     log: Callable[[str], None] = print,
 ) -> Promotion:
-    """Promotes a deployed version; when the promotion is refused, undoes the deployment first.
+    """Promotes a deployed version; when the promotion is refused or fails, undoes the deployment.
+
+    A promotion that fails after the champion alias moved to ``version`` (only the previous alias
+    was left behind) keeps the deployment: the service serves the champion.
 
     Raises:
         ComponentInputError: The promotion was refused; the message gives its reason and what
             became of the deployment (see :func:`undo_deployment`).
+        ExternalSystemError: MLflow failed during the promotion; the message says what became of
+            the aliases and of the deployment.
     """
     try:
         return promote(
@@ -84,8 +89,31 @@ def promote_deployed(
             deployment=deployed,
         )
     except ComponentError as error:  # refused, or the registry failed: either way, undo
+        outcome = _undo_unless_champion(
+            tracking_uri, registered_model_name, version, deployed, champion_alias, log
+        )
+        raise type(error)(f"{error}; {outcome}") from None
+
+
+def _undo_unless_champion(
+    tracking_uri: str,
+    registered_model_name: str,
+    version: str,
+    deployed: Mapping[str, object],
+    champion_alias: str,
+    log: Callable[[str], None],
+) -> str:
+    """Undoes the deployment unless ``version`` is the champion after all; says what it did."""
+    service = f"{deployed.get('namespace')}/{deployed.get('name')}"
+    try:
         champion, recorded = champion_deployment(
             tracking_uri, registered_model_name, champion_alias
         )
-        outcome = undo_deployment(deployed, champion, recorded, log=log)
-        raise type(error)(f"{error}; {outcome}") from None
+    except ComponentError as unreadable:  # MLflow still failing: the champion is unknown
+        return (
+            f"InferenceService {service} still serves this run's model: the champion could not "
+            f"be read to put it back ({unreadable}); run `kfp-mlops rollback` when MLflow answers"
+        )
+    if champion == version:
+        return f"InferenceService {service} keeps serving version {version}, the champion"
+    return undo_deployment(deployed, champion, recorded, log=log)

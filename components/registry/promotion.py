@@ -33,6 +33,7 @@ from kfp_mlops.components.common.mlflow_registry import (
     check_registered_model_name,
     connect,
 )
+from kfp_mlops.components.registry.registry_errors import mlflow_failures
 from kfp_mlops.components.registry.registry_lock import registry_lock
 
 PREVIOUS_CHAMPION_TAG = "kfp_mlops.previous_champion"
@@ -149,10 +150,16 @@ def promote(
     Raises:
         ComponentInputError: A bad name, alias or version, the champion changed since the gate
             (another run promoted first), or another promotion held the lock too long.
+        ExternalSystemError: MLflow failed meanwhile (a 5xx after its own retries, a lost
+            connection); the message says whether the champion alias moved.
     """
     _check(registered_model_name, champion_alias, previous_alias)
     client = connect(tracking_uri)
-    with registry_lock(client, registered_model_name, f"promotion of version {version}"):
+    doing = f"promoting version {version} of {registered_model_name!r}"
+    with (
+        mlflow_failures(doing, f"the {champion_alias!r} alias did not move"),
+        registry_lock(client, registered_model_name, f"promotion of version {version}"),
+    ):
         return _promote_locked(
             client,
             registered_model_name,
@@ -183,13 +190,19 @@ def check_champion(
 def champion_deployment(
     tracking_uri: str, registered_model_name: str, champion_alias: str = "champion"
 ) -> tuple[str | None, dict[str, str]]:
-    """The champion version (None: none) and its ``kserve.*`` tags, without the prefix."""
+    """The champion version (None: none) and its ``kserve.*`` tags, without the prefix.
+
+    Raises:
+        ComponentInputError: A bad name or alias.
+        ExternalSystemError: MLflow does not answer, or fails while being read.
+    """
     _check(registered_model_name, champion_alias)
     client = connect(tracking_uri)
-    champion = _aliases_or_none(client, registered_model_name).get(champion_alias)
-    if champion is None:
-        return None, {}
-    return champion, deployment_tags(_tags(client, registered_model_name, champion))
+    with mlflow_failures(f"reading the {champion_alias!r} of {registered_model_name!r}"):
+        champion = _aliases_or_none(client, registered_model_name).get(champion_alias)
+        if champion is None:
+            return None, {}
+        return champion, deployment_tags(_tags(client, registered_model_name, champion))
 
 
 def _aliases_or_none(client: MlflowClient, name: str) -> dict[str, str]:
@@ -239,7 +252,14 @@ def _promote_locked(
         client.set_model_version_tag(registered_model_name, version, PREVIOUS_CHAMPION_TAG, current)
     client.set_registered_model_alias(registered_model_name, champion_alias, version)
     if current is not None:
-        client.set_registered_model_alias(registered_model_name, previous_alias, current)
+        with mlflow_failures(
+            f"moving the {previous_alias!r} alias of {registered_model_name!r} to {current}",
+            f"version {version} is the champion now, but {previous_alias!r} still points at "
+            f"{'version ' + aliases[previous_alias] if previous_alias in aliases else 'nothing'}; "
+            f"a rollback restores version {current} all the same (it follows the "
+            f"{PREVIOUS_CHAMPION_TAG} tag)",
+        ):
+            client.set_registered_model_alias(registered_model_name, previous_alias, current)
     return Promotion(registered_model_name, version, current, changed=True)
 
 

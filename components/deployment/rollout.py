@@ -17,6 +17,10 @@ The rules (KServe Serverless mode, where each predictor change is a Knative revi
   the reason and the rollback's outcome (restored, nothing left to restore, or the rollback's own
   failure). Transient API failures (429, 5xx, a lost connection) are retried by
   :mod:`kube_api` before they count as failures.
+- If the step is stopped after the patch (SIGTERM, turned into ``SystemExit`` meanwhile by
+  :mod:`.stopping`, or Ctrl-C), the same rollback runs before the process exits, waiting at most
+  :data:`.stopping.STOP_GRACE_SECONDS` for the route, so that no share of traffic stays on a
+  revision that was never checked; the stop then goes on (exit status 143 for SIGTERM).
 - One exists but no revision serves traffic (it never became ready): there is no good revision
   to split traffic with; the predictor is patched directly.
 
@@ -36,6 +40,7 @@ from kfp_mlops.components.common.errors import (
     ExternalSystemError,
 )
 from kfp_mlops.components.common.kube_api import Conflict, InferenceServices
+from kfp_mlops.components.deployment.stopping import STOP_GRACE_SECONDS, sigterm_as_exit
 
 CONFLICT_RETRIES = 5
 DEFAULT_CANARY_PERCENT = 10
@@ -401,14 +406,20 @@ class Rollout:
         mode = f"canary at {self.canary}%" if use_canary else "directly"
         self.log(f"patched {self.where} (generation {generation}, {mode}); waiting for it")
         try:
-            service, problem = self._wait(generation, previous)
-            if problem is None:
-                problem = self._check(service)
-            if problem is None and use_canary:
-                service = self._promote(service, generation)
+            with sigterm_as_exit():
+                service, problem = self._wait(generation, previous)
+                if problem is None:
+                    problem = self._check(service)
+                if problem is None and use_canary:
+                    service = self._promote(service, generation)
         except Exception as error:  # any failure after the patch: the old predictor goes back
             problem = str(error) if isinstance(error, ComponentError) else repr(error)
             self._fail_after_patch(live_predictor, problem, was_serving, error)
+        except BaseException as stop:  # stopped (SIGTERM, Ctrl-C): roll back, then stop
+            if was_serving:
+                reason = f"the step was stopped ({type(stop).__name__} {stop})"
+                self.log(self._roll_back(live_predictor, reason, STOP_GRACE_SECONDS))
+            raise
         if problem is not None:
             self._fail_after_patch(live_predictor, problem, was_serving, None)
         return self._result("canary-promoted" if use_canary else "patched", service, previous)
@@ -493,15 +504,19 @@ class Rollout:
             )
         return final
 
-    def _roll_back(self, live_predictor: Mapping, problem: str) -> str:
+    def _roll_back(
+        self, live_predictor: Mapping, problem: str, wait: float = ROLLBACK_TIMEOUT
+    ) -> str:
         """Restores ``live_predictor`` with all traffic on the last rolled-out revision.
+
+        ``wait`` bounds the wait for the route to confirm it (and :attr:`timeout` too).
 
         Returns:
             The one-line message the step fails with: the original problem, then the rollback's
             outcome (restored, gone, or failed too and why).
         """
         try:
-            outcome = self._restore(live_predictor)
+            outcome = self._restore(live_predictor, wait)
         except ComponentError as error:
             outcome = (
                 f"the rollback failed too: {error}; restore the predictor by hand (kubectl edit "
@@ -509,7 +524,7 @@ class Rollout:
             )
         return f"rollout of {self.where} failed: {problem}; {outcome}"
 
-    def _restore(self, live_predictor: Mapping) -> str:
+    def _restore(self, live_predictor: Mapping, wait: float) -> str:
         """Patches the predictor back and waits for the route; returns what happened."""
         for _ in range(CONFLICT_RETRIES):
             current = self.services.get(self.name)
@@ -537,7 +552,7 @@ class Rollout:
                 and not targets[0].get("latestRevision")
             )
 
-        wait = min(self.timeout, ROLLBACK_TIMEOUT)
+        wait = min(self.timeout, wait)
         final, back = self.services.wait_for(self.name, traffic_back, wait)
         if back:
             (revision,) = [

@@ -28,6 +28,12 @@ Every patch is a JSON merge patch carrying the ``resourceVersion`` read just bef
 server refuses it (409) if another client changed the object meanwhile; the object is then read
 again and the patch retried, up to :data:`CONFLICT_RETRIES` times, unless the spec itself was
 changed by someone else (the rollout then stops rather than overwrite their change).
+
+Two rollouts of one InferenceService at once (two runs deploying, or a person editing it): the
+spec's ``metadata.generation`` moves with every spec change, so each rollout remembers the
+generation its own last patch produced. When the spec is at another generation, another client
+changed it: the rollout stops without promoting, and its rollback leaves the spec alone (their
+change stays; the message says so) instead of merging its old predictor over theirs.
 """
 
 import copy
@@ -297,6 +303,8 @@ class Rollout:
         self.canary = canary_traffic_percent
         self.timeout = timeout
         self.log = log
+        self._written: int | None = None
+        """The generation this rollout's last patch produced (None before its first)."""
 
     @property
     def where(self) -> str:
@@ -334,7 +342,9 @@ class Rollout:
         """A merge patch guarded by the resourceVersion of ``current`` (409 if it is stale)."""
         guard = {"resourceVersion": current["metadata"]["resourceVersion"]}
         patch = {"metadata": {**guard, **(metadata or {})}, "spec": dict(spec_patch)}
-        return self.services.patch(self.name, patch)
+        patched = self.services.patch(self.name, patch)
+        self._written = patched["metadata"].get("generation")
+        return patched
 
     def _wait(self, generation: int, before: str | None) -> tuple[dict | None, str | None]:
         """Waits for a ready revision of ``generation``; returns the object and any failure."""
@@ -532,6 +542,13 @@ class Rollout:
                 return (
                     "nothing to roll back: the InferenceService no longer exists (404 on reading "
                     "it again)"
+                )
+            generation = current["metadata"].get("generation")
+            if self._written is not None and generation != self._written:
+                return (
+                    f"not rolled back: another client changed the spec meanwhile (generation "
+                    f"{generation}, this rollout's {self._written}), and their change is left "
+                    "in place"
                 )
             restore = merge_patch(current["spec"]["predictor"], live_predictor)
             restore["canaryTrafficPercent"] = 0

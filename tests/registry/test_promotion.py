@@ -11,6 +11,7 @@ from kfp_mlops.components.registry.promotion import (
     PREVIOUS_CHAMPION_TAG,
     ROLLED_BACK_TAG,
     apply_rollback,
+    check_champion,
     plan_rollback,
     promote,
 )
@@ -273,3 +274,21 @@ def test_a_promotion_cut_between_alias_moves_still_rolls_back_to_the_old_champio
     assert (plan.current_version, plan.restored_version, plan.next_previous) == ("3", "2", "1")
     apply_rollback(store, plan)
     assert aliases(store, NAME) == {"champion": "2", "previous": "1"}
+
+
+@pytest.mark.parametrize("gate_saw", ["1", ""], ids=["a-champion", "no-champion"])
+def test_check_champion_refuses_a_champion_promoted_after_the_gate(store, gate_saw):
+    """Another run promoted after this run's gate: refused before deploying, naming both."""
+    first, second = versions(store, 2)
+    if gate_saw:
+        promote(store, NAME, first)
+    check_champion(store, NAME, gate_saw)  # unchanged since the gate: passes
+    promote(store, NAME, second)  # another run wins meanwhile
+
+    compared = f"version {gate_saw}" if gate_saw else "no champion"
+    with pytest.raises(
+        ComponentInputError,
+        match=f"champion of 'breast-cancer' is now version 2, but the gate compared the "
+        f"challenger with {compared}: another run promoted meanwhile",
+    ):
+        check_champion(store, NAME, gate_saw)

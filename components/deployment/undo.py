@@ -124,8 +124,11 @@ def _undo_unless_champion(
             f"InferenceService {service} still serves this run's model: the champion could not "
             f"be read to put it back ({unreadable}); run `kfp-mlops rollback` when MLflow answers"
         )
-    if champion == version:
-        return f"InferenceService {service} keeps serving version {version}, the champion"
+    if champion == version:  # the alias moved after all (an answer lost after the write)
+        return (
+            f"MLflow shows version {version} as the champion, so InferenceService {service} "
+            "keeps serving it"
+        )
     return undo_deployment(deployed, champion, recorded, log=log)
 
 

@@ -160,7 +160,7 @@ def promote(
     client = connect(tracking_uri)
     doing = f"promoting version {version} of {registered_model_name!r}"
     with (
-        mlflow_failures(doing, f"the {champion_alias!r} alias did not move"),
+        mlflow_failures(doing, f"the {champion_alias!r} alias was not moved by this step"),
         registry_lock(client, registered_model_name, f"promotion of version {version}"),
     ):
         return _promote_locked(

@@ -118,3 +118,27 @@ def test_a_registry_failure_during_promotion_rolls_the_service_back(
     stored = kube.stored(NAMESPACE, NAME)["spec"]["predictor"]["model"]["storageUri"]
     assert stored == CHAMPION
     assert aliases(store, NAME) == {"champion": champion}
+
+
+def test_a_champion_move_whose_answer_was_lost_keeps_the_deployment(kube, store, monkeypatch):
+    """MLflow moved the champion alias but its answer was lost: the service stays on it."""
+    champion = register_version(store, NAME, {"accuracy": 0.95})
+    challenger = register_version(store, NAME, {"accuracy": 0.97})
+    promote(store, NAME, champion, deployment=description(CHAMPION))
+    set_alias = MlflowClient.set_registered_model_alias
+
+    def written_then_lost(self, name, alias, version):
+        set_alias(self, name, alias, version)
+        raise MlflowException("API request failed with exception 502", "TEMPORARILY_UNAVAILABLE")
+
+    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", written_then_lost)
+
+    with pytest.raises(ExternalSystemError) as failed:
+        promote_deployed(store, NAME, challenger, description(REFUSED), compared_champion=champion)
+
+    assert str(failed.value).endswith(
+        f"MLflow shows version {challenger} as the champion, so InferenceService "
+        f"{NAMESPACE}/{NAME} keeps serving it"
+    )
+    assert kube.requests == []
+    assert aliases(store, NAME)["champion"] == challenger

@@ -59,9 +59,11 @@ def rollback_command(
 ) -> None:
     """Restores the previous champion of registered model NAME.
 
-    The version holding the previous alias becomes the champion again, and, when it was deployed
-    by a pipeline (its kserve.* tags), its InferenceService is put back on that model first: on
-    the cluster of the in-cluster config or kubeconfig. If that fails, no alias moves.
+    The version the champion replaced (its kfp_mlops.previous_champion tag, else the previous
+    alias) becomes the champion again, and, when it was deployed by a pipeline (its kserve.*
+    tags), its InferenceService is put back on that model first: on the cluster of the in-cluster
+    config or kubeconfig. If that fails, no alias moves. If another run promotes meanwhile, no
+    alias moves and the InferenceService is put on that new champion.
     With --json, one object: status, error, the model, the champion version before and after,
     the previous alias's version and the restored InferenceService (on failure: status, error,
     error_kind, and the exit status of compile/exits.py).
@@ -104,7 +106,21 @@ def rollback_command(
                 f") but version {plan.restored_version} never was, so there is nothing to put "
                 "back on the cluster; pass --alias-only to move only the aliases"
             )
-        apply_rollback(tracking_uri, plan, champion_alias, previous_alias)
+        try:
+            apply_rollback(tracking_uri, plan, champion_alias, previous_alias)
+        except ComponentError as error:
+            if restored_service is None:
+                raise
+            from kfp_mlops.components.deployment.undo import after_failed_rollback
+
+            message = after_failed_rollback(
+                tracking_uri,
+                plan,
+                error,
+                champion_alias,
+                log=lambda line: click.echo(f"  {line}", err=True),
+            )
+            raise type(error)(message) from None
     except ComponentError as error:
         _fail(error, as_json)
     if as_json:

@@ -17,6 +17,10 @@ The rules (KServe Serverless mode, where each predictor change is a Knative revi
   the reason and the rollback's outcome (restored, nothing left to restore, or the rollback's own
   failure). Transient API failures (429, 5xx, a lost connection) are retried by
   :mod:`kube_api` before they count as failures.
+- If the step is stopped after the patch (SIGTERM, turned into ``SystemExit`` meanwhile by
+  :mod:`.stopping`, or Ctrl-C), the same rollback runs before the process exits, waiting at most
+  :data:`.stopping.STOP_GRACE_SECONDS` for the route, so that no share of traffic stays on a
+  revision that was never checked; the stop then goes on (exit status 143 for SIGTERM).
 - One exists but no revision serves traffic (it never became ready): there is no good revision
   to split traffic with; the predictor is patched directly.
 
@@ -30,6 +34,12 @@ Every patch is a JSON merge patch (kubernetes 30.1.0 ``patch_namespaced_custom_o
 server refuses it (409) if another client changed the object meanwhile; the object is then read
 again and the patch retried, up to :data:`CONFLICT_RETRIES` times, unless the spec itself was
 changed by someone else (the rollout then stops rather than overwrite their change).
+
+Two rollouts of one InferenceService at once (two runs deploying, or a person editing it): the
+spec's ``metadata.generation`` moves with every spec change, so each rollout remembers the
+generation its own last patch produced. When the spec is at another generation, another client
+changed it: the rollout stops without promoting, and its rollback leaves the spec alone (their
+change stays; the message says so) instead of merging its old predictor over theirs.
 """
 
 import copy
@@ -42,6 +52,7 @@ from kfp_mlops.components.common.errors import (
     ExternalSystemError,
 )
 from kfp_mlops.components.common.kube_api import Conflict, InferenceServices
+from kfp_mlops.components.deployment.stopping import STOP_GRACE_SECONDS, sigterm_as_exit
 
 CONFLICT_RETRIES = 5
 DEFAULT_CANARY_PERCENT = 10
@@ -298,6 +309,8 @@ class Rollout:
         self.canary = canary_traffic_percent
         self.timeout = timeout
         self.log = log
+        self._written: int | None = None
+        """The generation this rollout's last patch produced (None before its first)."""
 
     @property
     def where(self) -> str:
@@ -335,7 +348,9 @@ class Rollout:
         """A merge patch guarded by the resourceVersion of ``current`` (409 if it is stale)."""
         guard = {"resourceVersion": current["metadata"]["resourceVersion"]}
         patch = {"metadata": {**guard, **(metadata or {})}, "spec": dict(spec_patch)}
-        return self.services.patch(self.name, patch)
+        patched = self.services.patch(self.name, patch)
+        self._written = patched["metadata"].get("generation")
+        return patched
 
     def _wait(self, generation: int, before: str | None) -> tuple[dict | None, str | None]:
         """Waits for a ready revision of ``generation``; returns the object and any failure."""
@@ -407,14 +422,20 @@ class Rollout:
         mode = f"canary at {self.canary}%" if use_canary else "directly"
         self.log(f"patched {self.where} (generation {generation}, {mode}); waiting for it")
         try:
-            service, problem = self._wait(generation, previous)
-            if problem is None:
-                problem = self._check(service)
-            if problem is None and use_canary:
-                service = self._promote(service, generation)
+            with sigterm_as_exit():
+                service, problem = self._wait(generation, previous)
+                if problem is None:
+                    problem = self._check(service)
+                if problem is None and use_canary:
+                    service = self._promote(service, generation)
         except Exception as error:  # any failure after the patch: the old predictor goes back
             problem = str(error) if isinstance(error, ComponentError) else repr(error)
             self._fail_after_patch(live_predictor, problem, was_serving, error)
+        except BaseException as stop:  # stopped (SIGTERM, Ctrl-C): roll back, then stop
+            if was_serving:
+                reason = f"the step was stopped ({type(stop).__name__} {stop})"
+                self.log(self._roll_back(live_predictor, reason, STOP_GRACE_SECONDS))
+            raise
         if problem is not None:
             self._fail_after_patch(live_predictor, problem, was_serving, None)
         return self._result("canary-promoted" if use_canary else "patched", service, previous)
@@ -499,15 +520,19 @@ class Rollout:
             )
         return final
 
-    def _roll_back(self, live_predictor: Mapping, problem: str) -> str:
+    def _roll_back(
+        self, live_predictor: Mapping, problem: str, wait: float = ROLLBACK_TIMEOUT
+    ) -> str:
         """Restores ``live_predictor`` with all traffic on the last rolled-out revision.
+
+        ``wait`` bounds the wait for the route to confirm it (and :attr:`timeout` too).
 
         Returns:
             The one-line message the step fails with: the original problem, then the rollback's
             outcome (restored, gone, or failed too and why).
         """
         try:
-            outcome = self._restore(live_predictor)
+            outcome = self._restore(live_predictor, wait)
         except ComponentError as error:
             outcome = (
                 f"the rollback failed too: {error}; restore the predictor by hand (kubectl edit "
@@ -515,7 +540,7 @@ class Rollout:
             )
         return f"rollout of {self.where} failed: {problem}; {outcome}"
 
-    def _restore(self, live_predictor: Mapping) -> str:
+    def _restore(self, live_predictor: Mapping, wait: float) -> str:
         """Patches the predictor back and waits for the route; returns what happened."""
         for _ in range(CONFLICT_RETRIES):
             current = self.services.get(self.name)
@@ -523,6 +548,13 @@ class Rollout:
                 return (
                     "nothing to roll back: the InferenceService no longer exists (404 on reading "
                     "it again)"
+                )
+            generation = current["metadata"].get("generation")
+            if self._written is not None and generation != self._written:
+                return (
+                    f"not rolled back: another client changed the spec meanwhile (generation "
+                    f"{generation}, this rollout's {self._written}), and their change is left "
+                    "in place"
                 )
             restore = merge_patch(current["spec"]["predictor"], live_predictor)
             restore["canaryTrafficPercent"] = 0
@@ -543,7 +575,7 @@ class Rollout:
                 and not targets[0].get("latestRevision")
             )
 
-        wait = min(self.timeout, ROLLBACK_TIMEOUT)
+        wait = min(self.timeout, wait)
         final, back = self.services.wait_for(self.name, traffic_back, wait)
         if back:
             (revision,) = [

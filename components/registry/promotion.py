@@ -6,14 +6,16 @@ alias, and the new champion records which version it replaced (version tag
 :data:`PREVIOUS_CHAMPION_TAG`) and, when it was deployed, where (``kserve.*`` tags). So the
 champions form a chain, and rollback is one command:
 
-Rollback: the champion alias goes back to the version holding the previous alias, the previous
-alias moves one step further down the chain (or is removed at its end), and the version rolled
-back from is tagged :data:`ROLLED_BACK_TAG`. Rolling back twice restores the champion before the
+Rollback: the champion alias goes back to the version the champion replaced (its
+:data:`PREVIOUS_CHAMPION_TAG`; the previous alias for a champion set by hand), the previous alias
+moves one step further down the chain (or is removed at its end), and the version rolled back from
+is tagged :data:`ROLLED_BACK_TAG`. Rolling back twice restores the champion before the
 previous one, not the one just rolled back from.
 
 MLflow has no transactions: the champion alias is always set first, so at every moment it points
-at a version that was approved; the worst an interruption leaves is a previous alias equal to the
-champion.
+at a version that was approved. An interruption after it (a killed step, MLflow failing) leaves
+the previous alias one champion behind (or, for a rollback, equal to the champion); rollback does
+not rely on that alias but on the champion's tag, written before the alias moved.
 
 Two runs promoting at once: each holds the registered model's lock in the registry
 (:mod:`.registry_lock`) from reading the champion to moving the aliases, so they move one after
@@ -33,6 +35,7 @@ from kfp_mlops.components.common.mlflow_registry import (
     check_registered_model_name,
     connect,
 )
+from kfp_mlops.components.registry.registry_errors import mlflow_failures
 from kfp_mlops.components.registry.registry_lock import registry_lock
 
 PREVIOUS_CHAMPION_TAG = "kfp_mlops.previous_champion"
@@ -69,7 +72,8 @@ class RollbackPlan:
     Attributes:
         registered_model_name: The registered model.
         current_version: The champion now (rolled back from).
-        restored_version: The version becoming champion again (the previous alias's).
+        restored_version: The version becoming champion again: the one the champion replaced
+            (its :data:`PREVIOUS_CHAMPION_TAG`), else the previous alias's.
         next_previous: The version the previous alias moves to (None: removed).
         current_deployment: ``kserve.*`` tags of the current champion (empty: not deployed).
         restored_deployment: ``kserve.*`` tags of the restored version (empty: not deployed).
@@ -149,10 +153,16 @@ def promote(
     Raises:
         ComponentInputError: A bad name, alias or version, the champion changed since the gate
             (another run promoted first), or another promotion held the lock too long.
+        ExternalSystemError: MLflow failed meanwhile (a 5xx after its own retries, a lost
+            connection); the message says whether the champion alias moved.
     """
     _check(registered_model_name, champion_alias, previous_alias)
     client = connect(tracking_uri)
-    with registry_lock(client, registered_model_name, f"promotion of version {version}"):
+    doing = f"promoting version {version} of {registered_model_name!r}"
+    with (
+        mlflow_failures(doing, f"the {champion_alias!r} alias was not moved by this step"),
+        registry_lock(client, registered_model_name, f"promotion of version {version}"),
+    ):
         return _promote_locked(
             client,
             registered_model_name,
@@ -183,13 +193,19 @@ def check_champion(
 def champion_deployment(
     tracking_uri: str, registered_model_name: str, champion_alias: str = "champion"
 ) -> tuple[str | None, dict[str, str]]:
-    """The champion version (None: none) and its ``kserve.*`` tags, without the prefix."""
+    """The champion version (None: none) and its ``kserve.*`` tags, without the prefix.
+
+    Raises:
+        ComponentInputError: A bad name or alias.
+        ExternalSystemError: MLflow does not answer, or fails while being read.
+    """
     _check(registered_model_name, champion_alias)
     client = connect(tracking_uri)
-    champion = _aliases_or_none(client, registered_model_name).get(champion_alias)
-    if champion is None:
-        return None, {}
-    return champion, deployment_tags(_tags(client, registered_model_name, champion))
+    with mlflow_failures(f"reading the {champion_alias!r} of {registered_model_name!r}"):
+        champion = _aliases_or_none(client, registered_model_name).get(champion_alias)
+        if champion is None:
+            return None, {}
+        return champion, deployment_tags(_tags(client, registered_model_name, champion))
 
 
 def _aliases_or_none(client: MlflowClient, name: str) -> dict[str, str]:
@@ -239,7 +255,14 @@ def _promote_locked(
         client.set_model_version_tag(registered_model_name, version, PREVIOUS_CHAMPION_TAG, current)
     client.set_registered_model_alias(registered_model_name, champion_alias, version)
     if current is not None:
-        client.set_registered_model_alias(registered_model_name, previous_alias, current)
+        with mlflow_failures(
+            f"moving the {previous_alias!r} alias of {registered_model_name!r} to {current}",
+            f"version {version} is the champion now, but {previous_alias!r} still points at "
+            f"{'version ' + aliases[previous_alias] if previous_alias in aliases else 'nothing'}; "
+            f"a rollback restores version {current} all the same (it follows the "
+            f"{PREVIOUS_CHAMPION_TAG} tag)",
+        ):
+            client.set_registered_model_alias(registered_model_name, previous_alias, current)
     return Promotion(registered_model_name, version, current, changed=True)
 
 
@@ -264,7 +287,16 @@ def plan_rollback(
             f"registered model {registered_model_name!r} has no {champion_alias!r} alias: "
             "nothing to roll back"
         )
-    restored = aliases.get(previous_alias)
+    current_tags = _tags(client, registered_model_name, current)
+    # The champion's own tag, not the previous alias, says what to restore. Promotion writes the
+    # tag before it moves the champion alias, and moving that alias is the one step that commits
+    # a promotion (or a rollback); the previous alias moves after it, so a promotion or rollback
+    # cut in between (a killed step, MLflow failing) leaves that alias one champion behind, while
+    # the tag of whatever holds the champion alias is always right. Moving the previous alias
+    # first instead would leave it equal to the champion after such a cut, with nothing left that
+    # names the version before. The alias is the fallback for a champion set without promote().
+    tagged = current_tags.get(PREVIOUS_CHAMPION_TAG)
+    restored = tagged if tagged and tagged != current else aliases.get(previous_alias)
     if restored is None:
         raise ComponentInputError(
             f"registered model {registered_model_name!r} has no {previous_alias!r} alias: there "
@@ -277,7 +309,7 @@ def plan_rollback(
         current_version=current,
         restored_version=restored,
         next_previous=next_previous if next_previous and next_previous != restored else None,
-        current_deployment=deployment_tags(_tags(client, registered_model_name, current)),
+        current_deployment=deployment_tags(current_tags),
         restored_deployment=deployment_tags(restored_tags),
     )
 

@@ -41,6 +41,7 @@ from kfp_mlops.components.common.model_io import model_file
 from kfp_mlops.components.common.model_loading import ALLOWED_PACKAGES, load_model_file
 from kfp_mlops.components.common.tables import fingerprint, read_parquet
 from kfp_mlops.components.registry.pytorch_model import log_pytorch_model
+from kfp_mlops.components.registry.registry_errors import mlflow_failures
 
 REQUIRED_MODEL_METADATA = ("estimator", "hyperparameters", "feature_columns")
 REQUIREMENTS = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
@@ -280,6 +281,8 @@ def register_training(
     Raises:
         ComponentInputError: An input breaks a rule above, or the train dataset is not the one the
             model was trained on (fingerprints differ), or the tracking URI cannot be used.
+        ExternalSystemError: MLflow does not answer, or fails while setting the alias (the
+            message names the version left without it).
     """
     check_registered_model_name(registered_model_name)
     check_alias(alias)
@@ -337,7 +340,13 @@ def register_training(
             )
         registered = mlflow.register_model(logged.model_uri, registered_model_name, tags=tags)
         model_version = str(registered.version)
-        set_alias_with(client, registered_model_name, alias, model_version)
+        # MLflow failing here leaves a version without the alias; the run is marked FAILED.
+        with mlflow_failures(
+            f"setting alias {alias!r}",
+            f"version {model_version} of {registered_model_name!r} is registered but has no "
+            f"{alias!r} alias, and its run is marked FAILED: run the step again",
+        ):
+            set_alias_with(client, registered_model_name, alias, model_version)
     return Registration(
         run_id=run.info.run_id,
         model_version=model_version,

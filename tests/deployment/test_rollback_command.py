@@ -184,3 +184,34 @@ def test_json_reports_a_refused_rollback_in_one_line(kube, store):
     assert outcome["status"] == "failed"
     assert "version 1 never was" in outcome["error"] and "\n" not in outcome["error"]
     assert aliases(store, NAME)["champion"] == "2"
+
+
+def test_a_promotion_during_the_restore_is_reported_and_the_service_follows_the_champion(
+    kube, store, served, monkeypatch
+):
+    """Another run promotes version 3 while the rollback restores version 1's deployment."""
+    from kfp_mlops.components.deployment import restore
+
+    newest = "s3://bucket/run-3/model"
+    two_champions(store)
+    third = register_version(store, NAME, {"accuracy": 0.98})
+    deployed(kube, NEW)
+    kube.behaviour.endpoints.update({OLD: served, NEW: served, newest: served})
+    real_restore = restore.restore_inference_service
+
+    def restore_then_another_promotes(*args, **kwargs):
+        result = real_restore(*args, **kwargs)
+        promote(store, NAME, third, deployment=deployment(newest))
+        return result
+
+    monkeypatch.setattr(restore, "restore_inference_service", restore_then_another_promotes)
+
+    result = rollback(store)
+
+    assert result.exit_code == 1, result.output
+    message = result.output.strip().splitlines()[-1]
+    assert "the 'champion' alias moved to version 3 while rolling back" in message
+    assert f"InferenceService {NAMESPACE}/{NAME} had been restored to version 1" in message
+    assert f"was rolled back to the champion, version 3 ({newest})" in message
+    assert aliases(store, NAME) == {"champion": "3", "previous": "2"}
+    assert storage(kube) == newest

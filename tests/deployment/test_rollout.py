@@ -469,3 +469,30 @@ def test_write_answers_with_the_status_before_it(kube):
     assert service["status"]["components"]["predictor"]["latestCreatedRevision"] == (
         f"{NAME}-predictor-00002"
     )
+
+
+@pytest.mark.parametrize("own_check", ["passes", "fails"])
+def test_a_rollout_changed_by_another_during_its_canary_leaves_the_others_change(kube, own_check):
+    """Rollout B runs to the end while rollout A checks its canary: A stops, B's model stays.
+
+    Whether A then finds the change when it promotes (its check passed) or rolls back (its
+    check failed), it must not put its old predictor back over B's.
+    """
+    kube.put(manifest("m1"))
+    other = rollout(kube, Smoke(), "m3")
+    results = []
+
+    def smoke_while_another_deploys(url: str) -> None:
+        results.append(other.run())
+        if own_check == "fails":
+            raise ComponentInputError(f"POST {url}/v1/models/{NAME}:predict failed: HTTP 500")
+
+    with pytest.raises(ComponentInputError, match="another client") as stopped:
+        rollout(kube, smoke_while_another_deploys, "m2").run()
+
+    assert "\n" not in str(stopped.value)
+    (other_result,) = results
+    assert other_result.action == "canary-promoted"
+    assert storage(kube) == "s3://bucket/m3"
+    assert "canaryTrafficPercent" not in live(kube)["spec"]["predictor"]
+    assert percent_by_revision(kube) == {other_result.revision: 100}

@@ -5,8 +5,15 @@ The failures are the fake API server's (:class:`deployment.fake_kube_api.Fault`)
 instead of the request, or the connection closed without an answer.
 """
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
 import pytest
-from deployment.fake_kube_api import Fault
+from deployment.fake_kube_api import Fault, wait_until
 
 from kfp_mlops.components.common import kube_api
 from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
@@ -170,6 +177,66 @@ def test_a_failed_rollback_keeps_the_reason_and_adds_its_own(kube):
         f"{NAME} -n {NAMESPACE})"
     )
     assert serving(kube)["canary"] == 10  # left as it was: the message says to restore by hand
+
+
+def test_a_step_stopped_during_the_canary_rolls_it_back(kube):
+    """SystemExit (what SIGTERM becomes) while the canary is checked: traffic goes back first."""
+    kube.put(manifest("m1"))
+
+    def stopped(url: str) -> None:
+        raise SystemExit(128 + signal.SIGTERM)
+
+    services = InferenceServices(connect(), NAMESPACE)
+    stopping = Rollout(services, manifest("m2"), stopped, timeout=5, log=lambda _: None)
+
+    with pytest.raises(SystemExit) as raised:
+        stopping.run()
+
+    assert raised.value.code == 143
+    assert serving(kube) == {"storage": "s3://bucket/m1", "canary": 0, "traffic": {FIRST: 100}}
+
+
+STOPPED_STEP = """
+import pathlib, sys, time
+from kfp_mlops.components.common.kube_api import InferenceServices, connect
+from kfp_mlops.components.deployment.rollout import Rollout
+
+def smoke(url):
+    pathlib.Path(sys.argv[2]).write_text(url)
+    time.sleep(60)
+
+manifest = __import__("json").loads(sys.argv[1])
+Rollout(InferenceServices(connect(), "models"), manifest, smoke, timeout=30).run()
+"""
+
+
+@pytest.mark.slow
+def test_a_step_sent_sigterm_during_the_canary_rolls_it_back_before_it_exits(kube, tmp_path):
+    """A real SIGTERM to the deploying process (a cancelled run, activeDeadlineSeconds)."""
+    import json
+
+    kube.put(manifest("m1"))
+    checking = tmp_path / "checking"
+    step = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(STOPPED_STEP), json.dumps(manifest("m2")), checking],
+        env={**os.environ, "KUBECONFIG": os.environ["KUBECONFIG"]},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert wait_until(checking.exists, timeout=60), "the canary was never checked"
+        assert serving(kube)["canary"] == 10
+        step.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        output, _ = step.communicate(timeout=60)
+    finally:
+        if step.poll() is None:
+            step.kill()
+    assert step.returncode == 128 + signal.SIGTERM, output
+    assert time.monotonic() - started < 30  # within Kubernetes' default grace period
+    assert serving(kube) == {"storage": "s3://bucket/m1", "canary": 0, "traffic": {FIRST: 100}}
+    assert f"rolled back: 100% of traffic on revision {FIRST}" in output
 
 
 def test_backoff_is_bounded_and_honours_a_shorter_retry_after(monkeypatch):

@@ -11,6 +11,7 @@ from kfp_mlops.components.registry.promotion import (
     PREVIOUS_CHAMPION_TAG,
     ROLLED_BACK_TAG,
     apply_rollback,
+    check_champion,
     plan_rollback,
     promote,
 )
@@ -239,3 +240,55 @@ def test_a_held_lock_makes_the_other_promotion_wait_then_give_up(store, monkeypa
     with pytest.raises(ComponentInputError, match=r"promotion lock of 'breast-cancer' \(promotion"):
         promote(store, NAME, first, compared_champion="")
     assert aliases(store, NAME) == {}
+
+
+def test_a_promotion_cut_between_alias_moves_still_rolls_back_to_the_old_champion(
+    store, monkeypatch
+):
+    """MLflow fails after the champion alias moved, before the previous alias did."""
+    from mlflow.exceptions import MlflowException
+
+    from kfp_mlops.components.common.errors import ExternalSystemError
+
+    first, second, third = versions(store, 3)
+    promote(store, NAME, first)
+    promote(store, NAME, second)
+    set_alias = MlflowClient.set_registered_model_alias
+    calls = []
+
+    def failing_second_call(self, *args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise MlflowException(
+                "API request failed with exception 503", "TEMPORARILY_UNAVAILABLE"
+            )
+        return set_alias(self, *args, **kwargs)
+
+    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", failing_second_call)
+    with pytest.raises(ExternalSystemError, match="version 3 is the champion now"):
+        promote(store, NAME, third, compared_champion=second)
+    monkeypatch.undo()
+
+    plan = plan_rollback(store, NAME)
+
+    assert (plan.current_version, plan.restored_version, plan.next_previous) == ("3", "2", "1")
+    apply_rollback(store, plan)
+    assert aliases(store, NAME) == {"champion": "2", "previous": "1"}
+
+
+@pytest.mark.parametrize("gate_saw", ["1", ""], ids=["a-champion", "no-champion"])
+def test_check_champion_refuses_a_champion_promoted_after_the_gate(store, gate_saw):
+    """Another run promoted after this run's gate: refused before deploying, naming both."""
+    first, second = versions(store, 2)
+    if gate_saw:
+        promote(store, NAME, first)
+    check_champion(store, NAME, gate_saw)  # unchanged since the gate: passes
+    promote(store, NAME, second)  # another run wins meanwhile
+
+    compared = f"version {gate_saw}" if gate_saw else "no champion"
+    with pytest.raises(
+        ComponentInputError,
+        match=f"champion of 'breast-cancer' is now version 2, but the gate compared the "
+        f"challenger with {compared}: another run promoted meanwhile",
+    ):
+        check_champion(store, NAME, gate_saw)

@@ -299,3 +299,35 @@ def test_dataset_source_is_the_uri_mlflow_can_read_else_the_local_path(dataset_p
     on_minio = dataclasses.replace(local, uri="minio://mlpipeline/v2/artifacts/run/test")
     assert dataset_source(on_s3).to_dict() == {"uri": "s3://bucket/run/test"}
     assert dataset_source(on_minio).to_dict() == {"uri": local.path}
+
+
+def test_a_registry_failure_after_the_version_is_named_in_one_line(
+    trained_model, dataset_parts, tracking_uri, monkeypatch
+):
+    """MLflow fails between register_model and set_alias: the alias-less version is named."""
+    from mlflow.exceptions import MlflowException
+
+    from kfp_mlops.components.registry import register
+
+    def unavailable(*args, **kwargs):
+        raise MlflowException(
+            "API request to http://mlflow:5000/api/2.0/mlflow/registered-models/alias failed "
+            "with exception HTTPError('503 Server Error')\nResponse body: unavailable",
+            error_code="TEMPORARILY_UNAVAILABLE",
+        )
+
+    monkeypatch.setattr(register, "set_alias_with", unavailable)
+
+    with pytest.raises(ExternalSystemError) as raised:
+        _register(trained_model, dataset_parts, tracking_uri, alias="challenger")
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "version 1 of 'breast-cancer' is registered but has no 'challenger' alias" in message
+    assert "503 Server Error" in message
+    client = MlflowClient(tracking_uri)
+    (version,) = client.search_model_versions(f"name = '{NAME}'")
+    assert (str(version.version), version.aliases) == ("1", [])
+    (run,) = client.search_runs([client.get_experiment_by_name("kfp-mlops").experiment_id])
+    assert run.info.status == "FAILED"
+    assert run.info.run_id == version.run_id

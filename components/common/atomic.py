@@ -64,8 +64,12 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 @contextlib.contextmanager
-def _cleanup_on_sigterm() -> Iterator[None]:
-    """Meanwhile, SIGTERM raises SystemExit (so ``finally`` blocks run) if it had no handler."""
+def sigterm_as_exit() -> Iterator[None]:
+    """Meanwhile, SIGTERM raises ``SystemExit(143)`` (so ``finally`` blocks run).
+
+    Only when SIGTERM had no handler, and in the main thread (the only one that may set handlers);
+    elsewhere SIGTERM keeps its behaviour.
+    """
     main = threading.current_thread() is threading.main_thread()
     if not main or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
@@ -89,7 +93,7 @@ def atomic_file(destination: str | os.PathLike[str]) -> Iterator[Path]:
     """Yields a temporary path to write; it becomes ``destination`` only if the block succeeds."""
     final = Path(destination)
     final.parent.mkdir(parents=True, exist_ok=True)
-    with _cleanup_on_sigterm():
+    with sigterm_as_exit():
         remove_stale_temporaries(final)
         handle, temporary = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
         os.close(handle)
@@ -111,7 +115,7 @@ def atomic_directory(destination: str | os.PathLike[str]) -> Iterator[Path]:
     """
     final = Path(destination)
     final.parent.mkdir(parents=True, exist_ok=True)
-    with _cleanup_on_sigterm():
+    with sigterm_as_exit():
         remove_stale_temporaries(final)
         temporary = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
         aside = None

@@ -20,6 +20,14 @@ load from other processes hits all alike:
 The figure of a run is the ``samples_per_second`` its metadata reports: the median over epochs of
 the training loop's rows per second, all processes together (rank 0 all-reduces the row count).
 The table shows the median and best of the runs and the ratios of the medians.
+
+FAIR SHARES: on Linux with ``kernel.sched_autogroup_enabled=1`` (this machine) the CPU is shared
+fairly between sessions, not processes, and torchrun starts every training process in a session
+of its own (torch's ``subprocess_handler.py``, ``start_new_session=True``). So ``train_pytorch``
+runs in a new session too; otherwise, on a machine loaded by other sessions, it would share one
+session's share with whatever else the caller's session runs while each torchrun worker gets a
+whole share. Two node processes still hold two sessions' shares against one for the two-thread
+process: under load that, not DDP, decides their ratio (say the load average with the figures).
 """
 
 import argparse
@@ -74,6 +82,7 @@ def run_train_pytorch(job: TrainingJob, threads: int) -> float:
         capture_output=True,
         text=True,
         check=True,
+        start_new_session=True,  # as torchrun starts its workers: see FAIR SHARES in the docstring
     )
     return float(done.stdout.strip().splitlines()[-1])
 

@@ -13,9 +13,11 @@ pipeline is being built with (a pipeline with such steps is marked :func:`gpu_ca
   ``gpu_tolerations``), wired with the ``*_json`` kfp-kubernetes setters;
 - a profile on Vertex AI: the step runs as a Vertex CustomJob made by google-cloud-pipeline-
   components' ``create_custom_training_job_from_component`` with the profile's machine type and
-  accelerator. No kfp-kubernetes setting is added: aiplatform reads a pipeline file as one YAML
-  document and rejects the two-document file those settings produce (google-cloud-aiplatform
-  1.165.1 ``utils/yaml_utils.py``, ``yaml.safe_load``).
+  accelerator; with ``nodes`` > 1, ``train_pytorch``'s CustomJob has that many replicas (worker
+  pool 0 the primary, worker pool 1 the rest), each one node of the same DDP training. No
+  kfp-kubernetes setting is added: aiplatform reads a pipeline file as one YAML document and
+  rejects the two-document file those settings produce (google-cloud-aiplatform 1.165.1
+  ``utils/yaml_utils.py``, ``yaml.safe_load``).
 
 :func:`build` rebuilds a pipeline for given options (``kfp-mlops compile --gpu/--target`` calls
 it); the pipeline function runs again with the options active, as ``@dsl.pipeline`` ran it once at
@@ -53,7 +55,8 @@ class BuildOptions:
         gpu_parameters: Make the placement pipeline parameters (Kubeflow Pipelines only).
         target: ``kubeflow`` (Kubeflow Pipelines on Kubernetes) or ``vertex`` (Vertex AI).
         nodes: Training nodes of the GPU-capable PyTorch steps; more than one trains with a
-            Kubeflow Trainer TrainJob (:func:`gpu_step`).
+            Kubeflow Trainer TrainJob on Kubeflow Pipelines, and as a CustomJob of that many
+            replicas on Vertex AI (:func:`gpu_step`).
     """
 
     gpu: HardwareProfile | None = None
@@ -70,11 +73,6 @@ class BuildOptions:
             raise ValueError(f"nodes is {self.nodes!r}; it must be an integer >= 1")
         if self.nodes > 1 and self.gpu is None:
             raise ValueError("training on several nodes needs a GPU profile (--gpu) for them")
-        if self.nodes > 1 and self.target == "vertex":
-            raise ValueError(
-                "training on several nodes is not available for Vertex AI yet: a multi-replica "
-                "CustomJob would run train_pytorch once per replica, not one DDP training"
-            )
         if self.nodes > 1 and self.gpu_parameters:
             raise ValueError(
                 "GPU placement parameters are not available with several nodes: the TrainJob's "
@@ -254,7 +252,7 @@ def build(
     parameters = declared
     if options.gpu_parameters:
         parameters += placement_parameters(options.gpu)
-    if options.nodes > 1:
+    if options.nodes > 1 and options.target == "kubeflow":
         parameters += DISTRIBUTED_PARAMETERS
     if parameters:
         func = _with_parameters(func, parameters, options)
@@ -274,35 +272,45 @@ def gpu_step(
     Returns:
         The task: ``component``'s own outside GPU builds and on Kubeflow Pipelines (placed on the
         profile there); on Vertex AI with a profile, a CustomJob task with the same inputs and
-        outputs (plus ``gcp_resources``).
+        outputs (plus ``gcp_resources``). With several nodes, ``train_pytorch`` becomes
+        ``train_pytorch_distributed`` (a TrainJob) on Kubeflow Pipelines, and a CustomJob of that
+        many replicas on Vertex AI (one training node each, :mod:`.vertex_cluster` of the
+        training stage).
     """
     state = _state()
     profile = state.options.gpu
     if profile is None:
         return component(**arguments)
-    if state.options.nodes > 1 and component.component_spec.name == "train-pytorch":
-        return _distributed(profile, state.options.nodes, arguments)
+    name = component.component_spec.name
+    nodes = state.options.nodes if name in MULTI_NODE_COMPONENTS else 1
     if state.options.target == "vertex":
         from google_cloud_pipeline_components.v1.custom_job import (
             create_custom_training_job_from_component,
         )
 
-        name = component.component_spec.name
+        # google-cloud-pipeline-components 2.22.0, v1/custom_job/utils.py: replica_count N puts
+        # one replica in worker pool 0 and N - 1 in worker pool 1, all with this machine spec.
         custom_job = create_custom_training_job_from_component(
             component,
             display_name=name,
+            replica_count=nodes,
             machine_type=profile.vertex_machine_type,
             accelerator_type=profile.vertex_accelerator_type,
             accelerator_count=profile.accelerator_count,
         )
         custom_job.component_spec.name = f"{name}-custom-job"
         return custom_job(**arguments)
+    if nodes > 1:
+        return _distributed(profile, nodes, arguments)
     task = component(**arguments)
     if state.options.gpu_parameters:
         channels = [state.channels[name] for name in GPU_PLACEMENT_PARAMETERS]
         return place_from_parameters(task, PlacementParameters(*channels))
     return place(task, profile)
 
+
+MULTI_NODE_COMPONENTS = frozenset({"train-pytorch"})
+"""The GPU steps that train on several nodes when the build asks for them."""
 
 DISTRIBUTED_PARAMETERS = (
     BuildParameter(

@@ -67,9 +67,10 @@ def _build_options(
     type=int,
     default=1,
     show_default=True,
-    help="Train the GPU-capable PyTorch steps on this many nodes of the --gpu profile with a "
-    "Kubeflow Trainer TrainJob (train_pytorch_distributed; the pipelines gain shared_storage and "
-    "shared_volume_claim parameters). Kubeflow Pipelines only.",
+    help="Train the GPU-capable PyTorch steps on this many nodes of the --gpu profile: with a "
+    "Kubeflow Trainer TrainJob on Kubeflow Pipelines (train_pytorch_distributed; the pipelines "
+    "gain shared_storage and shared_volume_claim parameters), as a Vertex CustomJob of this many "
+    "replicas with --target vertex.",
 )
 def compile_command(
     out_dir: Path,

@@ -1,4 +1,8 @@
-"""Read, create, patch and watch InferenceServices through the official kubernetes client.
+"""Create, read, patch, delete and watch custom objects through the official kubernetes client.
+
+The shared part is :class:`CustomObjects` (calls with retries, the informer-style watch loop):
+:class:`InferenceServices` subclasses it for KServe, and the training stage's ``TrainJobs`` for
+Kubeflow Trainer.
 
 Credentials are never parameters. Inside a cluster (``KUBERNETES_SERVICE_HOST`` is set) the pod's
 service account token is used, and the namespace defaults to the pod's own; elsewhere the
@@ -120,7 +124,7 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
     return Cluster(client.ApiClient(configuration), namespace, f"kubeconfig {joined}")
 
 
-def _status_message(error: ApiException) -> str:
+def status_message(error: ApiException) -> str:
     """The ``message`` of the API server's Status body, or the HTTP reason."""
     try:
         body = json.loads(error.body or "")
@@ -131,8 +135,8 @@ def _status_message(error: ApiException) -> str:
     return str(error.reason or "no message")
 
 
-def _is_missing_resource_type(error: ApiException, name: str | None) -> bool:
-    """A 404 about the resource type itself (KServe's CRD absent), not about one object."""
+def is_missing_resource_type(error: ApiException, name: str | None) -> bool:
+    """A 404 about the resource type itself (its CRD absent), not about the object ``name``."""
     try:
         details = json.loads(error.body or "").get("details") or {}
     except (TypeError, ValueError, AttributeError):
@@ -176,13 +180,165 @@ def with_retries(function: Callable[[], dict]) -> dict:
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
-class InferenceServices:
-    """The InferenceServices of one namespace."""
+class CustomObjects:
+    """The objects of one custom resource in one namespace: calls with retries, list and watch.
+
+    Subclasses name the resource (:attr:`group`, :attr:`version`, :attr:`plural`, :attr:`kind`)
+    and say how a refusal reads (:meth:`_fail`); the calls, the retries and the watch loop
+    (:meth:`wait_for`) are this class's, shared by the deployment and training stages.
+    """
+
+    group: str
+    version: str
+    plural: str
+    kind: str
 
     def __init__(self, cluster: Cluster, namespace: str) -> None:
         self.cluster = cluster
         self.namespace = namespace
         self.api = client.CustomObjectsApi(cluster.api_client)
+
+    @property
+    def resource(self) -> str:
+        """``plural.group``, as RBAC rules and kubectl name the resource."""
+        return f"{self.plural}.{self.group}"
+
+    def _fail(self, error: ApiException, verb: str, name: str | None) -> ComponentError:
+        """The one-line error for the API server's refusal to ``verb`` ``name``."""
+        raise NotImplementedError
+
+    def _unreachable(self, error: urllib3.exceptions.HTTPError, verb: str) -> ComponentError:
+        """The one-line error for an API server that cannot be reached."""
+        return ExternalSystemError(
+            f"cannot reach the Kubernetes API at {self.cluster.api_client.configuration.host} "
+            f"to {verb} {self.resource}: {error}"
+        )
+
+    def _call(self, verb: str, name: str | None, function: Callable[[], dict]) -> dict:
+        """``function()`` with retries (:func:`with_retries`); 409 is :class:`Conflict`."""
+        try:
+            return with_retries(function)
+        except ApiException as error:
+            if error.status == 409:
+                raise Conflict(status_message(error)) from None
+            raise self._fail(error, verb, name) from None
+        except urllib3.exceptions.HTTPError as error:
+            raise self._unreachable(error, verb) from None
+
+    def list_one(self, name: str) -> tuple[dict | None, str]:
+        """The object ``name`` (None if absent) and the list's resourceVersion."""
+        listing = self._call(
+            "list",
+            None,
+            lambda: self.api.list_namespaced_custom_object(
+                self.group,
+                self.version,
+                self.namespace,
+                self.plural,
+                field_selector=f"metadata.name={name}",
+                _request_timeout=REQUEST_TIMEOUT,
+            ),
+        )
+        items = listing.get("items") or []
+        return (items[0] if items else None), listing["metadata"]["resourceVersion"]
+
+    def wait_for(
+        self,
+        name: str,
+        done: Callable[[dict], bool],
+        timeout: float,
+        poll: float | None = None,
+        observe: Callable[[dict], None] | None = None,
+    ) -> tuple[dict | None, bool]:
+        """Watches ``name`` until ``done(object)`` is true or ``timeout`` seconds have passed.
+
+        As an informer does: list to get the object and a resourceVersion, watch from there, and
+        list again when the watch ends or its resourceVersion has expired (410 Gone); a watch
+        failing transiently (:func:`is_transient`) is listed and watched again after a back-off,
+        up to :data:`RETRIES` times in a row.
+
+        Args:
+            name: The object.
+            done: True for the version of the object that ends the wait.
+            timeout: The most seconds to wait.
+            poll: When given, no watch request lasts longer than this, so ``observe`` runs at
+                least this often.
+            observe: Called with the object before every watch request and when it is done.
+
+        Returns:
+            The last version of the object seen (None if it does not exist) and whether ``done``
+            became true.
+
+        Raises:
+            ComponentInputError: The object was deleted meanwhile.
+            ComponentError: The API refused the call (:meth:`_fail`) or could not be reached.
+        """
+        deadline = time.monotonic() + timeout
+        current, version = self.list_one(name)
+        failures = 0
+        while True:
+            if current is not None:
+                if observe is not None:
+                    observe(current)
+                if done(current):
+                    return current, True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return current, False
+            seconds = remaining if poll is None else min(poll, remaining)
+            watcher = watch.Watch()
+            try:
+                for event in watcher.stream(
+                    self.api.list_namespaced_custom_object,
+                    self.group,
+                    self.version,
+                    self.namespace,
+                    self.plural,
+                    field_selector=f"metadata.name={name}",
+                    resource_version=version,
+                    timeout_seconds=max(1, math.ceil(seconds)),
+                    _request_timeout=seconds + REQUEST_TIMEOUT,
+                ):
+                    if event["type"] == "DELETED":
+                        raise ComponentInputError(
+                            f"{self.kind} {self.namespace}/{name} was deleted while waiting for it"
+                        )
+                    if event["type"] in ("ADDED", "MODIFIED"):
+                        failures = 0
+                        current = event["raw_object"]
+                        version = current["metadata"]["resourceVersion"]
+                        if done(current):
+                            break
+            except ApiException as error:
+                if error.status == 410:
+                    # kubernetes 30.1.0 watch/watch.py, Watch.stream: with timeout_seconds set it
+                    # does not retry a 410 ERROR event itself and raises ApiException(status=410).
+                    current, version = self.list_one(name)  # expired: list again
+                    continue
+                if not is_transient(error) or failures == RETRIES:
+                    raise self._fail(error, "watch", name) from None
+                time.sleep(backoff(failures, error))
+                failures += 1
+                current, version = self.list_one(name)
+            except urllib3.exceptions.ReadTimeoutError:
+                pass  # the watch outlived its deadline: the loop re-checks it
+            except urllib3.exceptions.HTTPError as error:
+                if not is_transient(error) or failures == RETRIES:
+                    raise self._unreachable(error, "watch") from None
+                time.sleep(backoff(failures, error))
+                failures += 1
+                current, version = self.list_one(name)
+            finally:
+                watcher.stop()
+
+
+class InferenceServices(CustomObjects):
+    """The InferenceServices of one namespace."""
+
+    group = GROUP
+    version = VERSION
+    plural = PLURAL
+    kind = "InferenceService"
 
     def _fail(self, error: ApiException, verb: str, name: str | None) -> ComponentError:
         """The one-line error for an API refusal.
@@ -191,7 +347,7 @@ class InferenceServices:
         permissions, KServe missing, server errors) the cluster's.
         """
         target = f"{RESOURCE} {name!r}" if name else RESOURCE
-        message = _status_message(error)
+        message = status_message(error)
         if error.status == 401:
             return ExternalSystemError(
                 f"the Kubernetes API ({self.cluster.source}) refused the credentials (401 "
@@ -203,7 +359,7 @@ class InferenceServices:
                 f"Forbidden: {message}); grant it with {RBAC_MANIFEST} "
                 f"(kubectl apply -n {self.namespace} -f {RBAC_MANIFEST})"
             )
-        if error.status == 404 and _is_missing_resource_type(error, name):
+        if error.status == 404 and is_missing_resource_type(error, name):
             return ExternalSystemError(
                 f"the cluster has no {RESOURCE} resource (404 on {verb}): KServe is not installed "
                 f"or namespace {self.namespace!r} does not exist: {message}"
@@ -221,19 +377,6 @@ class InferenceServices:
             f"{self.namespace!r}: {message}"
         )
 
-    def _call(self, verb: str, name: str | None, function: Callable[[], dict]) -> dict:
-        try:
-            return with_retries(function)
-        except ApiException as error:
-            if error.status == 409:
-                raise Conflict(_status_message(error)) from None
-            raise self._fail(error, verb, name) from None
-        except urllib3.exceptions.HTTPError as error:
-            raise ExternalSystemError(
-                f"cannot reach the Kubernetes API at {self.cluster.api_client.configuration.host} "
-                f"to {verb} {RESOURCE}: {error}"
-            ) from None
-
     def get(self, name: str) -> dict | None:
         """The InferenceService ``name``, or None when there is none."""
         try:
@@ -243,14 +386,11 @@ class InferenceServices:
                 )
             )
         except ApiException as error:
-            if error.status == 404 and not _is_missing_resource_type(error, name):
+            if error.status == 404 and not is_missing_resource_type(error, name):
                 return None
             raise self._fail(error, "get", name) from None
         except urllib3.exceptions.HTTPError as error:
-            raise ExternalSystemError(
-                f"cannot reach the Kubernetes API at {self.cluster.api_client.configuration.host} "
-                f"to get {RESOURCE}: {error}"
-            ) from None
+            raise self._unreachable(error, "get") from None
 
     def create(self, body: dict) -> dict:
         """Creates the InferenceService ``body``; :class:`Conflict` when it already exists."""
@@ -283,94 +423,3 @@ class InferenceServices:
                 _request_timeout=REQUEST_TIMEOUT,
             ),
         )
-
-    def _list(self, name: str) -> tuple[dict | None, str]:
-        listing = self._call(
-            "list",
-            None,
-            lambda: self.api.list_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                self.namespace,
-                PLURAL,
-                field_selector=f"metadata.name={name}",
-                _request_timeout=REQUEST_TIMEOUT,
-            ),
-        )
-        items = listing.get("items") or []
-        return (items[0] if items else None), listing["metadata"]["resourceVersion"]
-
-    def wait_for(
-        self, name: str, done: Callable[[dict], bool], timeout: float
-    ) -> tuple[dict | None, bool]:
-        """Watches ``name`` until ``done(object)`` is true or ``timeout`` seconds have passed.
-
-        As an informer does: list to get the object and a resourceVersion, watch from there, and
-        list again when the watch ends or its resourceVersion has expired (410 Gone); a watch
-        failing transiently (:func:`is_transient`) is listed and watched again after a back-off,
-        up to :data:`RETRIES` times in a row.
-
-        Returns:
-            The last version of the object seen (None if it does not exist) and whether ``done``
-            became true.
-
-        Raises:
-            ComponentInputError: The object was deleted meanwhile, or the API refused the call.
-        """
-        deadline = time.monotonic() + timeout
-        current, version = self._list(name)
-        failures = 0
-        while True:
-            if current is not None and done(current):
-                return current, True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return current, False
-            watcher = watch.Watch()
-            try:
-                for event in watcher.stream(
-                    self.api.list_namespaced_custom_object,
-                    GROUP,
-                    VERSION,
-                    self.namespace,
-                    PLURAL,
-                    field_selector=f"metadata.name={name}",
-                    resource_version=version,
-                    timeout_seconds=max(1, math.ceil(remaining)),
-                    _request_timeout=remaining + REQUEST_TIMEOUT,
-                ):
-                    if event["type"] == "DELETED":
-                        raise ComponentInputError(
-                            f"InferenceService {self.namespace}/{name} was deleted while waiting "
-                            "for it to become ready"
-                        )
-                    if event["type"] in ("ADDED", "MODIFIED"):
-                        failures = 0
-                        current = event["raw_object"]
-                        version = current["metadata"]["resourceVersion"]
-                        if done(current):
-                            watcher.stop()
-                            return current, True
-            except ApiException as error:
-                if error.status == 410:
-                    # kubernetes 30.1.0 watch/watch.py, Watch.stream: with timeout_seconds set it
-                    # does not retry a 410 ERROR event itself and raises ApiException(status=410).
-                    current, version = self._list(name)  # expired: list again
-                    continue
-                if not is_transient(error) or failures == RETRIES:
-                    raise self._fail(error, "watch", name) from None
-                time.sleep(backoff(failures, error))
-                failures += 1
-                current, version = self._list(name)
-            except urllib3.exceptions.ReadTimeoutError:
-                pass  # the watch outlived its deadline: the loop re-checks it
-            except urllib3.exceptions.HTTPError as error:
-                if is_transient(error) and failures < RETRIES:
-                    time.sleep(backoff(failures, error))
-                    failures += 1
-                    current, version = self._list(name)
-                    continue
-                raise ExternalSystemError(
-                    f"cannot reach the Kubernetes API at "
-                    f"{self.cluster.api_client.configuration.host} to watch {RESOURCE}: {error}"
-                ) from None

@@ -90,7 +90,9 @@ def train_pytorch(
     when the validation loss has not improved for ``patience`` epochs, and logs one line per epoch
     (train loss, validation loss and accuracy, samples per second). Every ``checkpoint_every``
     epochs it writes a checkpoint; run again with the same inputs, it resumes from the newest one
-    and logs from which epoch.
+    and logs from which epoch. As a Vertex AI CustomJob of several replicas (``kfp-mlops compile
+    --target vertex --nodes N``) each replica is one node of the same DDP training, placed by the
+    CLUSTER_SPEC Vertex AI sets; the primary replica writes the model.
 
     Args:
         train: The training rows (Parquet); numeric and boolean columns but the target are the
@@ -147,11 +149,11 @@ def train_pytorch(
         mixed_precision=mixed_precision,
         seed=seed,
     )
-    model.metadata.update(
-        train_pytorch_to_directory(
-            train.path, validation.path, model.path, target_column, settings, checkpoint_uri
-        )
+    metadata = train_pytorch_to_directory(
+        train.path, validation.path, model.path, target_column, settings, checkpoint_uri
     )
+    # None on a worker replica of a multi-replica Vertex AI CustomJob: the primary writes all.
+    model.metadata.update(metadata or {})
 
 
 @dsl.component(base_image=GPU_IMAGE, install_kfp_package=False)

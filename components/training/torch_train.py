@@ -5,7 +5,8 @@ What a training does:
 - Device: CUDA when a GPU is visible, else the CPU. With more than one visible GPU the training is
   data-parallel (DDP, NCCL) over all of them: this module relaunches itself under ``torchrun``
   (``python -m torch.distributed.run --standalone``), one process per GPU; the global batch
-  (``batch_size``) is split evenly between them.
+  (``batch_size``) is split evenly between them. In a Vertex AI CustomJob of several replicas
+  (``CLUSTER_SPEC``, see :mod:`.vertex_cluster`) each replica is one node of the same training.
 - Mixed precision: ``auto`` trains under bf16 autocast on GPUs that support it, fp16 autocast with
   gradient scaling on older ones, and in float32 on the CPU; ``bf16``, ``fp16`` and ``off`` force
   a choice.
@@ -55,6 +56,7 @@ from kfp_mlops.components.training.torch_models import (
     build_classifier,
     resolve_hyperparameters,
 )
+from kfp_mlops.components.training.vertex_cluster import ReplicaPlace, replica_place
 
 PRECISIONS = ("auto", "bf16", "fp16", "off")
 WORKER_MODULE = "kfp_mlops.components.training.torch_train"
@@ -446,7 +448,7 @@ def train_pytorch_to_directory(
     settings: TrainingSettings | None = None,
     checkpoint_uri: str | None = None,
     processes: int | None = None,
-) -> dict[str, object]:
+) -> dict[str, object] | None:
     """Trains on the splits and writes the Model directory; returns the artifact's metadata.
 
     Args:
@@ -459,9 +461,12 @@ def train_pytorch_to_directory(
         checkpoint_uri: Where checkpoints go; by default ``model_dir/checkpoints``.
         processes: How many training processes; by default one per visible GPU when there are
             several (DDP under torchrun), else one. More than one on a CPU uses gloo (for tests).
+            Unset inside a Vertex AI CustomJob of several replicas (``CLUSTER_SPEC``,
+            :mod:`.vertex_cluster`), this replica is one node of a training over all of them.
 
     Returns:
-        The Model artifact metadata (see the train_pytorch component).
+        The Model artifact metadata (see the train_pytorch component); None on a worker replica
+        of a multi-replica Vertex AI CustomJob, where the primary writes the Model.
 
     Raises:
         ComponentInputError: Bad settings or data (also when raised in a torchrun process).
@@ -474,16 +479,26 @@ def train_pytorch_to_directory(
         settings or TrainingSettings(),
         checkpoint_uri or None,
     )
+    place = replica_place() if processes is None else None
     count = processes if processes is not None else max(visible_gpus(), 1)
     if count < 1:
         raise ComponentInputError(f"processes is {count}; it must be at least 1")
+    if place is not None:
+        return _launch(job, count, place)
     if count == 1:
         return train(job)
     return _launch(job, count)
 
 
-def _launch(job: TrainingJob, count: int) -> dict[str, object]:
-    """Runs the training in ``count`` processes under torchrun; returns rank 0's metadata."""
+def _launch(
+    job: TrainingJob, count: int, place: ReplicaPlace | None = None
+) -> dict[str, object] | None:
+    """Runs the training in ``count`` processes under torchrun; returns rank 0's metadata.
+
+    With ``place`` (a replica of a multi-replica Vertex AI CustomJob) these are this node's
+    processes of a training on ``place.nodes`` nodes; a worker replica returns None.
+    """
+    where = ["--standalone"] if place is None else place.torchrun_options()
     with tempfile.TemporaryDirectory(prefix="kfp-mlops-ddp-") as folder:
         job_file, result_file = Path(folder) / "job.json", Path(folder) / "result.json"
         job_file.write_text(job.to_json(), encoding="utf-8")
@@ -491,7 +506,7 @@ def _launch(job: TrainingJob, count: int) -> dict[str, object]:
             sys.executable,
             "-m",
             "torch.distributed.run",
-            "--standalone",
+            *where,
             f"--nproc-per-node={count}",
             "-m",
             WORKER_MODULE,
@@ -505,6 +520,8 @@ def _launch(job: TrainingJob, count: int) -> dict[str, object]:
         result = json.loads(result_file.read_text(encoding="utf-8")) if result_file.exists() else {}
     if "error" in result:
         raise ComponentInputError(result["error"])
+    if code == 0 and place is not None and not place.primary:
+        return None  # rank 0, on the primary replica, wrote the Model
     if code != 0 or "metadata" not in result:
         raise RuntimeError(f"the DDP training processes (torchrun) failed with exit code {code}")
     return result["metadata"]

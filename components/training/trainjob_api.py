@@ -1,11 +1,13 @@
 """Create, watch and delete TrainJobs, and read their node pods and logs, in one namespace.
 
-Through the official kubernetes client (``CustomObjectsApi`` for ``trainjobs.trainer.kubeflow.org``,
-``CoreV1Api`` for pods and their logs), connected as :func:`..deployment.kube_api.connect` does
-(in-cluster service account, else a kubeconfig). The API server's refusals become one-line errors:
-403 names the verb, the resource and the namespace the service account lacks and the RBAC manifest
-that grants them (:data:`RBAC_MANIFEST`), 404 on the resource type says Kubeflow Trainer is not
-installed, 422 quotes the server's validation message.
+Through the official kubernetes client: :class:`TrainJobs` is a
+:class:`~kfp_mlops.components.common.kube_api.CustomObjects` for
+``trainjobs.trainer.kubeflow.org`` (its calls, retries and watch loop are the shared layer's, as
+the deployment stage's InferenceServices are), plus ``CoreV1Api`` for the node pods and their logs.
+The API server's refusals become one-line errors: 403 names the verb, the resource and the
+namespace the service account lacks and the RBAC manifest that grants them (:data:`RBAC_MANIFEST`),
+404 on the resource type says Kubeflow Trainer is not installed, 422 quotes the server's validation
+message.
 
 A TrainJob's node pods carry JobSet's label ``jobset.sigs.k8s.io/jobset-name=<trainjob>`` (the
 Trainer names the JobSet after the TrainJob; the Kubeflow SDK 0.5.0 selects them the same way,
@@ -19,19 +21,20 @@ gate; read in a code search, commit not pinned). On an older cluster the label i
 are ordered by name alone.
 """
 
-import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import urllib3.exceptions
-from kubernetes import client, watch
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentError, ComponentInputError
 from kfp_mlops.components.common.kube_api import (
     REQUEST_TIMEOUT,
     Cluster,
-    _is_missing_resource_type,
-    _status_message,
+    Conflict,
+    CustomObjects,
+    is_missing_resource_type,
+    status_message,
 )
 from kfp_mlops.components.training.trainjob import NODE_JOB
 
@@ -44,18 +47,37 @@ JOBSET_NAME_LABEL = "jobset.sigs.k8s.io/jobset-name"
 NODE_INDEX_LABEL = "batch.kubernetes.io/job-completion-index"
 
 
-class TrainJobs:
+class TrainJobs(CustomObjects):
     """The TrainJobs of one namespace and their node pods."""
 
+    group = GROUP
+    version = VERSION
+    plural = PLURAL
+    kind = "TrainJob"
+
     def __init__(self, cluster: Cluster, namespace: str) -> None:
-        self.cluster = cluster
-        self.namespace = namespace
-        self.api = client.CustomObjectsApi(cluster.api_client)
+        super().__init__(cluster, namespace)
         self.core = client.CoreV1Api(cluster.api_client)
 
-    def _fail(self, error: ApiException, verb: str, resource: str, name: str | None) -> Exception:
+    def _fail(self, error: ApiException, verb: str, name: str | None) -> ComponentError:
+        return self._refusal(error, verb, RESOURCE, name)
+
+    def _unreachable(self, error: urllib3.exceptions.HTTPError, verb: str) -> ComponentError:
+        return self._unreachable_for(error, verb, RESOURCE)
+
+    def _unreachable_for(
+        self, error: urllib3.exceptions.HTTPError, verb: str, resource: str
+    ) -> ComponentError:
+        return ComponentInputError(
+            f"cannot reach the Kubernetes API at {self.cluster.api_client.configuration.host} "
+            f"to {verb} {resource}: {error}"
+        )
+
+    def _refusal(
+        self, error: ApiException, verb: str, resource: str, name: str | None
+    ) -> ComponentError:
         target = f"{resource} {name!r}" if name else resource
-        message = _status_message(error)
+        message = status_message(error)
         if error.status == 401:
             return ComponentInputError(
                 f"the Kubernetes API ({self.cluster.source}) refused the credentials (401 "
@@ -67,7 +89,7 @@ class TrainJobs:
                 f"Forbidden: {message}); grant it with {RBAC_MANIFEST} "
                 f"(kubectl apply -n {self.namespace} -f {RBAC_MANIFEST})"
             )
-        if error.status == 404 and resource == RESOURCE and _is_missing_resource_type(error, name):
+        if error.status == 404 and resource == RESOURCE and is_missing_resource_type(error, name):
             return ComponentInputError(
                 f"the cluster has no {RESOURCE} resource (404 on {verb}): Kubeflow Trainer is not "
                 f"installed or namespace {self.namespace!r} does not exist: {message}"
@@ -81,27 +103,38 @@ class TrainJobs:
             f"{self.namespace!r}: {message}"
         )
 
-    def _call(self, verb: str, resource: str, name: str | None, function: Callable[[], object]):
+    def _core_call(
+        self, verb: str, resource: str, name: str | None, function: Callable[[], object]
+    ):
         try:
             return function()
         except ApiException as error:
-            raise self._fail(error, verb, resource, name) from None
+            raise self._refusal(error, verb, resource, name) from None
         except urllib3.exceptions.HTTPError as error:
-            raise ComponentInputError(
-                f"cannot reach the Kubernetes API at {self.cluster.api_client.configuration.host} "
-                f"to {verb} {resource}: {error}"
-            ) from None
+            raise self._unreachable_for(error, verb, resource) from None
 
     def create(self, body: dict) -> dict:
-        """Creates the TrainJob ``body``."""
-        return self._call(
-            "create",
-            RESOURCE,
-            body["metadata"]["name"],
-            lambda: self.api.create_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, PLURAL, body, _request_timeout=REQUEST_TIMEOUT
-            ),
-        )
+        """Creates the TrainJob ``body``.
+
+        A create retried after a broken connection (:meth:`_call`) that had landed answers 409;
+        the name is fresh (:func:`.trainjob_run.trainjob_name`), so the TrainJob found is ours.
+        """
+        name = body["metadata"]["name"]
+        try:
+            return self._call(
+                "create",
+                name,
+                lambda: self.api.create_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, PLURAL, body, _request_timeout=REQUEST_TIMEOUT
+                ),
+            )
+        except Conflict as conflict:
+            existing, _ = self.list_one(name)
+            if existing is None:
+                raise ComponentInputError(
+                    f"cannot create TrainJob {self.namespace}/{name}: {conflict}"
+                ) from None
+            return existing
 
     def delete(self, name: str) -> bool:
         """Deletes the TrainJob ``name`` and, in the background, its JobSet and pods.
@@ -120,70 +153,14 @@ class TrainJobs:
                 _request_timeout=REQUEST_TIMEOUT,
             )
         except ApiException as error:
-            if error.status == 404 and not _is_missing_resource_type(error, name):
+            if error.status == 404 and not is_missing_resource_type(error, name):
                 return False
-            raise self._fail(error, "delete", RESOURCE, name) from None
+            raise self._fail(error, "delete", name) from None
         return True
-
-    def list_one(self, name: str) -> tuple[dict | None, str]:
-        """The TrainJob ``name`` (None if absent) and the list's resourceVersion."""
-        listing = self._call(
-            "list",
-            RESOURCE,
-            None,
-            lambda: self.api.list_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                self.namespace,
-                PLURAL,
-                field_selector=f"metadata.name={name}",
-                _request_timeout=REQUEST_TIMEOUT,
-            ),
-        )
-        items = listing.get("items") or []
-        return (items[0] if items else None), listing["metadata"]["resourceVersion"]
-
-    def changes(self, name: str, version: str, seconds: float) -> Iterator[tuple[str, dict]]:
-        """Watch events ``(type, object)`` of ``name`` after ``version``, for up to ``seconds``.
-
-        An expired ``version`` (410 Gone after a compaction) ends the events with
-        ``("EXPIRED", {})``: list again.
-
-        Raises:
-            ComponentInputError: The API refused the watch.
-        """
-        watcher = watch.Watch()
-        try:
-            for event in watcher.stream(
-                self.api.list_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                self.namespace,
-                PLURAL,
-                field_selector=f"metadata.name={name}",
-                resource_version=version,
-                timeout_seconds=max(1, math.ceil(seconds)),
-                _request_timeout=seconds + REQUEST_TIMEOUT,
-            ):
-                yield event["type"], event["raw_object"]
-        except ApiException as error:
-            if error.status == 410:
-                yield "EXPIRED", {}
-                return
-            raise self._fail(error, "watch", RESOURCE, name) from None
-        except urllib3.exceptions.ReadTimeoutError:
-            return
-        except urllib3.exceptions.HTTPError as error:
-            raise ComponentInputError(
-                f"cannot reach the Kubernetes API at {self.cluster.api_client.configuration.host} "
-                f"to watch {RESOURCE}: {error}"
-            ) from None
-        finally:
-            watcher.stop()
 
     def node_pods(self, name: str) -> list[dict]:
         """The pods of TrainJob ``name``, by node index then name, as the API writes them."""
-        listing = self._call(
+        listing = self._core_call(
             "list",
             "pods",
             None,
@@ -204,7 +181,7 @@ class TrainJobs:
 
     def log(self, pod: str, tail_lines: int | None = None) -> str:
         """The log of ``pod``'s node container (its last ``tail_lines`` lines when given)."""
-        return self._call(
+        return self._core_call(
             "get",
             "pods/log",
             pod,

@@ -7,10 +7,11 @@ What :func:`train_distributed_to_directory` does, in order:
    where a later TrainJob of the same training (same run key, :mod:`.torch_checkpoints`) finds them
    and resumes;
 2. creates the TrainJob (:mod:`.trainjob`), whose nodes run :mod:`.distributed_node`;
-3. follows it (:func:`follow`): a watch on the TrainJob with a deadline, the nodes' new log lines
-   relayed after every change or ``poll_seconds`` (rank 0 prints one line per epoch), until its
-   ``Complete`` or ``Failed`` condition (the Kubeflow SDK 0.5.0 waits on the same two types,
-   ``kubeflow/trainer/constants/constants.py``);
+3. follows it (:func:`follow`): a watch on the TrainJob with a deadline (the shared layer's
+   watch loop, :meth:`~kfp_mlops.components.common.kube_api.CustomObjects.wait_for`), the nodes'
+   new log lines relayed after every change or ``poll_seconds`` (rank 0 prints one line per
+   epoch), until its ``Complete`` or ``Failed`` condition (the Kubeflow SDK 0.5.0 waits on the
+   same two types, ``kubeflow/trainer/constants/constants.py``);
 4. on success copies ``SHARED/runs/<trainjob>/model`` (written by rank 0 in train_pytorch's layout)
    into the step's Model folder and returns rank 0's metadata;
 5. removes ``SHARED/runs/<trainjob>`` whatever happened (checkpoints stay).
@@ -31,7 +32,6 @@ import dataclasses
 import json
 import signal
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -165,31 +165,20 @@ def failure_message(trainjobs: TrainJobs, name: str, trainjob: dict) -> str:
     return message
 
 
-def _wait(trainjobs: TrainJobs, name: str, deadline: float, poll: float, relay: LogRelay) -> dict:
-    current, version = trainjobs.list_one(name)
-    while True:
-        relay.relay()
-        if current is None:
-            raise ComponentInputError(
-                f"TrainJob {trainjobs.namespace}/{name} was deleted before it finished"
-            )
-        if condition(current, COMPLETE):
-            return current
-        if condition(current, FAILED):
-            raise ComponentInputError(failure_message(trainjobs, name, current))
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        for kind, obj in trainjobs.changes(name, version, min(poll, remaining)):
-            if kind == "EXPIRED":
-                current, version = trainjobs.list_one(name)
-                break
-            if kind == "DELETED":
-                current = None
-                break
-            current, version = obj, obj["metadata"]["resourceVersion"]
-            if condition(current, COMPLETE) or condition(current, FAILED):
-                break
+def _finished(trainjob: dict) -> bool:
+    return condition(trainjob, COMPLETE) is not None or condition(trainjob, FAILED) is not None
+
+
+def _wait(trainjobs: TrainJobs, name: str, timeout: float, poll: float, relay: LogRelay) -> dict:
+    """The TrainJob once Complete; its logs relayed after every change and every ``poll`` s."""
+    current, finished = trainjobs.wait_for(
+        name, _finished, timeout, poll=poll, observe=lambda _: relay.relay()
+    )
+    if not finished:
+        raise TimeoutError
+    if condition(current, FAILED):
+        raise ComponentInputError(failure_message(trainjobs, name, current))
+    return current
 
 
 def follow(
@@ -209,7 +198,6 @@ def follow(
     name = body["metadata"]["name"]
     trainer = body["spec"]["trainer"]
     where = f"TrainJob {trainjobs.namespace}/{name}"
-    deadline = time.monotonic() + timeout_seconds
     with sigterm_raises():
         trainjobs.create(body)
         echo(
@@ -218,7 +206,7 @@ def follow(
         )
         relay = LogRelay(trainjobs, name, echo)
         try:
-            finished = _wait(trainjobs, name, deadline, poll_seconds, relay)
+            finished = _wait(trainjobs, name, timeout_seconds, poll_seconds, relay)
         except TimeoutError:
             trainjobs.delete(name)
             raise ComponentInputError(

@@ -1,10 +1,12 @@
-"""`kfp-mlops compile --gpu PROFILE --nodes N`: GPU training steps become TrainJobs on N nodes."""
+"""`kfp-mlops compile --gpu PROFILE --nodes N`: GPU training on N nodes, as a TrainJob on Kubeflow
+Pipelines and as a CustomJob of N replicas on Vertex AI."""
 
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from google.protobuf import json_format
 from support.kfp_specs import all_tasks, load_specs
 
@@ -60,10 +62,6 @@ def test_the_training_step_is_a_trainjob_on_the_profiles_nodes(nodes_dir, name):
         (["--nodes", "2"], "training on several nodes needs a GPU profile"),
         (["--gpu", "nvidia-l4", "--nodes", "0"], "nodes is 0"),
         (
-            ["--gpu", "nvidia-l4", "--nodes", "2", "--target", "vertex"],
-            "not available for Vertex AI yet",
-        ),
-        (
             ["--gpu", "nvidia-l4", "--nodes", "2", "--gpu-parameters"],
             "GPU placement parameters are not available with several nodes",
         ),
@@ -84,3 +82,62 @@ def test_one_node_compiles_as_before(tmp_path):
 
     spec, _ = load_specs(tmp_path / "pipelines" / "image-classification.yaml")
     assert "train-pytorch" in all_tasks(spec)
+
+
+@pytest.fixture(scope="module")
+def vertex_nodes_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("vertex-nodes")
+    arguments = ["--gpu", "nvidia-l4", "--nodes", "3", "--target", "vertex"]
+    done = subprocess.run(
+        [CLI, "compile", "--out", str(out), *arguments],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def worker_pools(document: dict) -> list[dict]:
+    component = document["components"]["comp-train-pytorch-custom-job"]
+    return component["inputDefinitions"]["parameters"]["worker_pool_specs"]["defaultValue"]
+
+
+@pytest.mark.parametrize("name", GPU_PIPELINES)
+def test_vertex_trains_on_a_custom_job_of_n_replicas_in_one_document(vertex_nodes_dir, name):
+    path = vertex_nodes_dir / "pipelines" / f"{name}.yaml"
+    (document,) = yaml.safe_load_all(path.read_text())  # one document, as aiplatform reads it
+    spec, platform = load_specs(path)
+
+    assert platform is None
+    found = all_tasks(spec)
+    assert "train-pytorch-custom-job" in found
+    assert "train-pytorch-distributed" not in found and "train-pytorch" not in found
+    primary, workers = worker_pools(document)  # Vertex: pool 0 the primary, pool 1 the workers
+    assert primary["replica_count"] == 1 and workers["replica_count"] == 2
+    for pool in (primary, workers):
+        assert pool["machine_spec"] == {
+            "machine_type": L4.vertex_machine_type,
+            "accelerator_type": L4.vertex_accelerator_type,
+            "accelerator_count": L4.accelerator_count,
+        }
+        assert "train_pytorch" in pool["container_spec"]["args"]  # the same component everywhere
+    assert "shared_storage" not in spec.root.input_definitions.parameters  # /gcs is shared
+
+
+@pytest.mark.parametrize("name", GPU_PIPELINES)
+def test_aiplatform_loads_the_multi_replica_vertex_yaml(vertex_nodes_dir, name):
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import aiplatform
+
+    aiplatform.init(
+        project="dummy-project", location="us-central1", credentials=AnonymousCredentials()
+    )
+    job = aiplatform.PipelineJob(
+        display_name=name,
+        template_path=str(vertex_nodes_dir / "pipelines" / f"{name}.yaml"),
+        pipeline_root="gs://dummy-bucket/root",
+        parameter_values={"data_uri": "gs://dummy-bucket/data.csv", "target_column": "target"},
+        enable_caching=False,
+    )
+    loaded = job.to_dict()["pipelineSpec"]
+    assert [pool["replica_count"] for pool in worker_pools(loaded)] == [1, 2]

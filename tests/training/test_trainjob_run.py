@@ -16,6 +16,7 @@ from training.fake_trainer_api import ALL_PERMISSIONS, FakeTrainerApi
 from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.common.kube_api import connect
 from kfp_mlops.components.common.torch_artifact import MANIFEST_FILE
+from kfp_mlops.components.training.trainjob import TrainJobRequest, build_trainjob
 from kfp_mlops.components.training.trainjob_api import TrainJobs
 from kfp_mlops.components.training.trainjob_run import Cluster, train_distributed_to_directory
 
@@ -142,6 +143,7 @@ def test_a_cancelled_step_deletes_its_trainjob(fake, tmp_path, digits):
     script = f"""
 import sys
 from kfp_mlops.components.common.kube_api import connect
+from kfp_mlops.components.training.trainjob import TrainJobRequest, build_trainjob
 from kfp_mlops.components.training.trainjob_api import TrainJobs
 from kfp_mlops.components.training.trainjob_run import Cluster, train_distributed_to_directory
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
@@ -169,3 +171,15 @@ train_distributed_to_directory(
     assert "StepCancelled: the step was cancelled (SIGTERM)" in step.stderr.read()
     assert len(fake.deleted) == 1 and fake.names("models") == []
     assert not (tmp_path / "model").exists()
+
+
+def test_a_create_that_landed_before_its_retry_is_the_trainjob_itself(fake, tmp_path):
+    fake.start_nodes = False
+    jobs = trainjobs(fake, tmp_path)
+    body = build_trainjob(TrainJobRequest("retried", "models", "img", ("--job", "{}")))
+    first = jobs.create(body)
+
+    again = jobs.create(body)  # what a create retried after a broken connection meets: 409
+
+    assert again["metadata"]["uid"] == first["metadata"]["uid"]
+    assert fake.names("models") == ["retried"]

@@ -27,7 +27,11 @@ import urllib3.exceptions
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from kfp_mlops.components.common.errors import ComponentError, ComponentInputError
+from kfp_mlops.components.common.errors import (
+    ComponentError,
+    ComponentInputError,
+    ExternalSystemError,
+)
 from kfp_mlops.components.common.kube_api import (
     REQUEST_TIMEOUT,
     Cluster,
@@ -68,7 +72,7 @@ class TrainJobs(CustomObjects):
     def _unreachable_for(
         self, error: urllib3.exceptions.HTTPError, verb: str, resource: str
     ) -> ComponentError:
-        return ComponentInputError(
+        return ExternalSystemError(
             f"cannot reach the Kubernetes API at {self.cluster.api_client.configuration.host} "
             f"to {verb} {resource}: {error}"
         )
@@ -76,29 +80,35 @@ class TrainJobs(CustomObjects):
     def _refusal(
         self, error: ApiException, verb: str, resource: str, name: str | None
     ) -> ComponentError:
+        """The one-line error for an API refusal, classified as deployment's are.
+
+        400 and 422 (a request or manifest the server refuses) are bad input; the rest
+        (credentials, permissions, Kubeflow Trainer missing, server errors) the cluster's.
+        """
         target = f"{resource} {name!r}" if name else resource
         message = status_message(error)
         if error.status == 401:
-            return ComponentInputError(
+            return ExternalSystemError(
                 f"the Kubernetes API ({self.cluster.source}) refused the credentials (401 "
                 f"Unauthorized) to {verb} {target}: {message}"
             )
         if error.status == 403:
-            return ComponentInputError(
+            return ExternalSystemError(
                 f"missing permission: {verb} {resource} in namespace {self.namespace!r} (403 "
                 f"Forbidden: {message}); grant it with {RBAC_MANIFEST} "
                 f"(kubectl apply -n {self.namespace} -f {RBAC_MANIFEST})"
             )
         if error.status == 404 and resource == RESOURCE and is_missing_resource_type(error, name):
-            return ComponentInputError(
+            return ExternalSystemError(
                 f"the cluster has no {RESOURCE} resource (404 on {verb}): Kubeflow Trainer is not "
                 f"installed or namespace {self.namespace!r} does not exist: {message}"
             )
-        if error.status == 422:
+        if error.status in (400, 422):
             return ComponentInputError(
-                f"the API server refused to {verb} {target} (422 Invalid): {message}"
+                f"the API server refused to {verb} {target} ({error.status} "
+                f"{'Bad Request' if error.status == 400 else 'Invalid'}): {message}"
             )
-        return ComponentInputError(
+        return ExternalSystemError(
             f"the Kubernetes API answered {error.status} to {verb} {target} in namespace "
             f"{self.namespace!r}: {message}"
         )

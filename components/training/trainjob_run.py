@@ -35,7 +35,11 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 
-from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.errors import (
+    ComponentError,
+    ComponentInputError,
+    ExternalSystemError,
+)
 from kfp_mlops.components.training import shared_storage
 from kfp_mlops.components.training.distributed_node import node_arguments
 from kfp_mlops.components.training.torch_train import TrainingJob, TrainingSettings
@@ -192,7 +196,11 @@ def follow(
 
     Raises:
         ComponentInputError: It failed (why, in one line), was deleted by someone else, did not
-            finish within ``timeout_seconds`` (then it is deleted), or the API refused a call.
+            finish within ``timeout_seconds`` (then it is deleted), or the API refused a request
+            as invalid (400, 422).
+        ExternalSystemError: The Kubernetes API refused (credentials, permissions, Kubeflow
+            Trainer missing) or kept failing; a TrainJob already created is deleted, and the
+            message says whether it could be.
         StepCancelled: SIGTERM arrived (the TrainJob is deleted first).
     """
     name = body["metadata"]["name"]
@@ -216,8 +224,24 @@ def follow(
             trainjobs.delete(name)
             echo(f"{where} deleted: the step was cancelled")
             raise
+        except ExternalSystemError as error:
+            # The API failed while following (after its retries): the step fails and removes the
+            # run's shared folder, so a TrainJob left running would train on N nodes for nothing.
+            raise ExternalSystemError(f"{error}; {_removal(trainjobs, name, where)}") from None
     echo(f"{where} completed")
     return finished
+
+
+def _removal(trainjobs: TrainJobs, name: str, where: str) -> str:
+    """Deletes the TrainJob ``name`` if it can; says what became of it."""
+    try:
+        trainjobs.delete(name)
+    except ComponentError as error:
+        return (
+            f"{where} could not be deleted ({error}); delete it with kubectl delete trainjob "
+            f"{name} -n {trainjobs.namespace}"
+        )
+    return f"{where} was deleted"
 
 
 def trainjob_name() -> str:
@@ -240,7 +264,8 @@ def train_distributed_to_directory(
 
     Raises:
         ComponentInputError: Bad settings or storage, the training refused its input, the TrainJob
-            failed or timed out, or the API refused a call.
+            failed or timed out, or the API refused a request as invalid.
+        ExternalSystemError: The Kubernetes API refused or kept failing (see :func:`follow`).
         StepCancelled: SIGTERM arrived.
     """
     settings.check()

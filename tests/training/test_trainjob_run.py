@@ -13,7 +13,7 @@ import yaml
 from support.torch_training import digits_splits, small_mlp
 from training.fake_trainer_api import ALL_PERMISSIONS, FakeTrainerApi
 
-from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
 from kfp_mlops.components.common.kube_api import connect
 from kfp_mlops.components.common.torch_artifact import MANIFEST_FILE
 from kfp_mlops.components.training.trainjob import TrainJobRequest, build_trainjob
@@ -111,7 +111,7 @@ def test_a_failed_trainjob_fails_the_step_with_its_reason_and_the_nodes_error(
 def test_a_missing_permission_names_it_and_the_manifest(fake, tmp_path, digits):
     fake.allowed.discard(("create", "trainjobs"))
 
-    with pytest.raises(ComponentInputError) as raised:
+    with pytest.raises(ExternalSystemError) as raised:
         train(fake, tmp_path, digits)
 
     assert str(raised.value).startswith(
@@ -124,8 +124,22 @@ def test_a_missing_pod_log_permission_names_it(fake, tmp_path, digits):
     fake.start_nodes = False
     fake.allowed.discard(("list", "pods"))
 
-    with pytest.raises(ComponentInputError, match="missing permission: list pods in namespace"):
+    with pytest.raises(ExternalSystemError, match="missing permission: list pods in namespace"):
         train(fake, tmp_path, digits)
+
+
+def test_an_api_failing_while_following_leaves_no_trainjob_running(fake, tmp_path, digits):
+    """The step fails and removes its shared run folder: its TrainJob must not go on training."""
+    fake.start_nodes = False
+    fake.allowed.discard(("list", "pods"))  # refused from the first log relay on
+
+    with pytest.raises(ExternalSystemError) as raised:
+        train(fake, tmp_path, digits)
+
+    assert re.search(
+        r"; TrainJob models/kfp-mlops-train-[0-9a-f]{12} was deleted$", str(raised.value)
+    )
+    assert fake.names("models") == []
 
 
 def test_a_trainjob_that_does_not_finish_in_time_is_deleted(fake, tmp_path, digits):

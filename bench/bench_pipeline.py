@@ -54,7 +54,7 @@ STEP_MODULES = {
     "ingest-dataset": "kfp_mlops.components.data.ingest",
     "validate-dataset": "kfp_mlops.components.data.validate",
     "split-dataset": "kfp_mlops.components.data.split",
-    "given-hyperparameters": "kfp_mlops.components.tuning.trainers",
+    "given-hyperparameters": "kfp_mlops.components.tuning.given",
     "train-sklearn": "kfp_mlops.components.training.train",
     "evaluate-classifier": "kfp_mlops.components.common.metrics",
     "champion-challenger-gate": "kfp_mlops.components.evaluation.champion",
@@ -110,7 +110,7 @@ class BareRun:
         self.state["parts"] = {part: (paths[part], metadata[part]) for part in paths}
 
     def given_hyperparameters(self) -> None:
-        from kfp_mlops.components.tuning.trainers import check_given
+        from kfp_mlops.components.tuning.given import check_given
 
         self.state["hyperparameters"] = check_given(ESTIMATOR, {})
 

@@ -1,5 +1,5 @@
-"""Registry components: log a training to MLflow and register its model; write its model card;
-promote a champion.
+"""Registry components: log a training to MLflow and register its model; write its model card
+(alone, or in the same step as the registration); promote a champion.
 
 The logic lives in register.py, pytorch_model.py (logging a PyTorch Model), model_card_page.py (the
 card a reviewer reads) and promotion.py (champion/previous aliases, rollback). Reaching MLflow and
@@ -17,7 +17,14 @@ if TYPE_CHECKING:  # what an IDE follows; at run time the components load on fir
         model_card,
         promote_champion,
         register_model,
+        register_model_with_card,
     )
 
-__all__ = ["check_champion", "model_card", "promote_champion", "register_model"]
+__all__ = [
+    "check_champion",
+    "model_card",
+    "promote_champion",
+    "register_model",
+    "register_model_with_card",
+]
 __getattr__ = component_loader(__name__, __all__)

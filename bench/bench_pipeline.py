@@ -13,9 +13,9 @@ Each round measures, in an order that alternates from one round to the next:
   task" to "finished" lines, i.e. the task's process start, imports, executor and the step's work.
 - **bare**: the same steps' logic (the functions each component body calls: ``ingest_to_parquet``,
   ``validate_to_report``, ``split_to_parquet``, ``check_given``, ``train_to_directory``,
-  ``evaluate_to_files``, ``champion_gate_to_markdown``, ``register_training``,
-  ``write_model_card``, ``run_serve_check``,
-  ``promote``; ``record_rejection_to_markdown`` when the gate rejects) called as plain Python
+  ``evaluate_to_files``, ``champion_gate_to_markdown``, ``run_serve_check``, ``register_training``
+  then ``write_model_card`` (one step, register-model-with-card), ``promote``;
+  ``record_rejection_to_markdown`` when the gate rejects) called as plain Python
   functions, one after another, in one fresh Python process, on the same CSV and a fresh MLflow
   SQLite store. Each step is timed around its call, imports done on first use included, as a
   component body does them.
@@ -54,12 +54,11 @@ STEP_MODULES = {
     "ingest-dataset": "kfp_mlops.components.data.ingest",
     "validate-dataset": "kfp_mlops.components.data.validate",
     "split-dataset": "kfp_mlops.components.data.split",
-    "given-hyperparameters": "kfp_mlops.components.tuning.trainers",
+    "given-hyperparameters": "kfp_mlops.components.tuning.given",
     "train-sklearn": "kfp_mlops.components.training.train",
     "evaluate-classifier": "kfp_mlops.components.common.metrics",
     "champion-challenger-gate": "kfp_mlops.components.evaluation.champion",
-    "register-model": "kfp_mlops.components.registry.register",
-    "model-card": "kfp_mlops.components.registry.model_card_page",
+    "register-model-with-card": "kfp_mlops.components.registry.register",
     "serve-check": "kfp_mlops.components.serving.check",
     "promote-champion": "kfp_mlops.components.registry.promotion",
     "record-rejection": "kfp_mlops.components.evaluation.rejection",
@@ -110,7 +109,7 @@ class BareRun:
         self.state["parts"] = {part: (paths[part], metadata[part]) for part in paths}
 
     def given_hyperparameters(self) -> None:
-        from kfp_mlops.components.tuning.trainers import check_given
+        from kfp_mlops.components.tuning.given import check_given
 
         self.state["hyperparameters"] = check_given(ESTIMATOR, {})
 
@@ -195,6 +194,11 @@ class BareRun:
         )
         write_model_card(inputs, self.tracking_uri, self.path("card", "card"))
 
+    def register_with_card(self) -> None:
+        """register_model_with_card: the registration, then the version's model card."""
+        self.register()
+        self.model_card()
+
     def serve_check(self) -> None:
         from kfp_mlops.components.serving.check import run_serve_check
 
@@ -245,9 +249,8 @@ class BareRun:
         """The steps the gate's decision runs (without a cluster: no deployment)."""
         if self.state["decision"].approved:
             return [
-                ("register-model", self.register),
-                ("model-card", self.model_card),
                 ("serve-check", self.serve_check),
+                ("register-model-with-card", self.register_with_card),
                 ("promote-champion", self.promote),
             ]
         return [("record-rejection", self.record_rejection)]

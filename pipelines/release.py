@@ -31,7 +31,7 @@ def release_if_approved(
     namespace: str,
     serving_format: str,
     canary_traffic_percent: int,
-    after_registration: Callable[[dsl.PipelineTask], object] | None = None,
+    register_with: Callable[..., dsl.PipelineTask] | None = None,
 ) -> None:
     """Adds the approved and rejected branches after ``gate`` to the pipeline being defined.
 
@@ -50,8 +50,11 @@ def release_if_approved(
         namespace: Its namespace; empty for the pipeline pod's own.
         serving_format: ``sklearn`` or ``onnx``.
         canary_traffic_percent: The new model's share of traffic while it is checked.
-        after_registration: Adds steps that need the registered version (the model card), given
-            the register_model task, inside the approved branch.
+        register_with: Adds the registration step, called with register_model's inputs as
+            keyword arguments; it returns a task with register_model's outputs (run_id,
+            model_version, model_uri). Unset: register_model. tabular-classification gives
+            register_model_with_card, so that the model card is written in the same step (one
+            MLflow import instead of two; see BENCHMARKS.md, "Pipeline").
     """
     with dsl.If(gate.outputs["approved"] == True, name="gate-approved"):  # noqa: E712
         # Proven to serve before it is registered (as TFX's InfraValidator runs before the
@@ -63,7 +66,7 @@ def release_if_approved(
         )
         serve.set_caching_options(False)
         time_limits.limit(serve, time_limits.SERVE_CHECK_SECONDS)
-        register = registry.register_model(
+        register = (register_with or registry.register_model)(
             model=train.outputs["model"],
             metrics=evaluate.outputs["metrics"],
             train=split.outputs["train"],
@@ -76,8 +79,6 @@ def release_if_approved(
         ).after(serve)
         register.set_caching_options(False)
         time_limits.limit(register, time_limits.REGISTRY_SECONDS)
-        if after_registration is not None:
-            after_registration(register)
         with dsl.If(deploy_to_cluster == True, name="deploy-to-cluster"):  # noqa: E712
             # The champion is checked before traffic moves; promotion checks again under the
             # registry lock and rolls the deployment back if another run promoted in between.

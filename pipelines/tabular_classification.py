@@ -1,5 +1,7 @@
 """The tabular-classification pipeline: from a CSV or Parquet file to a model proven to serve."""
 
+import functools
+from collections.abc import Callable
 from typing import Dict
 
 from kfp import dsl
@@ -302,52 +304,35 @@ def train_gate_release(
         namespace=namespace,
         serving_format=serving_format,
         canary_traffic_percent=canary_traffic_percent,
-        after_registration=lambda register: add_model_card(
-            register,
-            split=split,
+        register_with=registration_with_card(
             evaluate=evaluate,
             gate=gate,
             data_uri=data_uri,
             thresholds=thresholds,
-            mlflow_tracking_uri=mlflow_tracking_uri,
-            registered_model_name=registered_model_name,
         ),
     )
     credentials.attach_to_every_step()  # optional secrets; see pipelines/credentials.py
 
 
-def add_model_card(
-    register: dsl.PipelineTask,
+def registration_with_card(
     *,
-    split: dsl.PipelineTask,
     evaluate: dsl.PipelineTask,
     gate: dsl.PipelineTask,
     data_uri: str,
     thresholds: Dict[str, float],
-    mlflow_tracking_uri: str,
-    registered_model_name: str,
-) -> dsl.PipelineTask:
-    """Adds the model card of the version ``register`` registered.
+) -> Callable[..., dsl.PipelineTask]:
+    """The registration step of release_if_approved, writing the version's model card too.
 
-    Data, metrics against the thresholds and the champion, confusion matrix and ROC curve, the
-    gate's decision, lineage.
+    register_model_with_card: data, metrics against the thresholds and the champion, confusion
+    matrix and ROC curve, the gate's decision, lineage.
     """
-    card = registry.model_card(
-        train=split.outputs["train"],
-        test=split.outputs["test"],
-        metrics=evaluate.outputs["metrics"],
+    return functools.partial(
+        registry.register_model_with_card,
         classification_metrics=evaluate.outputs["classification_metrics"],
         decision=gate.outputs["decision"],
         data_uri=data_uri,
         thresholds=thresholds,
-        tracking_uri=mlflow_tracking_uri,
-        registered_model_name=registered_model_name,
-        model_version=register.outputs["model_version"],
-        run_id=register.outputs["run_id"],
-        kfp_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
     )
-    card.set_caching_options(False)  # it writes to the MLflow run of the version
-    return card
 
 
 # @dsl.pipeline runs the function when applied: both pipelines are made here, once

@@ -10,67 +10,68 @@ an int where the estimator accepts an int but not that float (``n_estimators``, 
 kept as a float where a float is valid (``C=1.0``; ``max_features=1.0`` stays "all features").
 """
 
+from __future__ import annotations  # BaseEstimator is imported for type checking only
+
 import dataclasses
 import difflib
+import importlib
+from typing import TYPE_CHECKING
 
-from sklearn.base import BaseEstimator
-from sklearn.ensemble import (
-    GradientBoostingClassifier,
-    GradientBoostingRegressor,
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
-from sklearn.linear_model import ElasticNet, LinearRegression, LogisticRegression, Ridge
-from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-
-# Private module, but the only way to check a value against an estimator's declared constraints
-# before fitting; scikit-learn is pinned (pyproject), so a change here is seen when it is bumped.
-from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
 
 from kfp_mlops.components.common.errors import ComponentInputError
 
 
 @dataclasses.dataclass(frozen=True)
 class EstimatorSpec:
-    """One selectable estimator: its class, the defaults we change, and what it is for."""
+    """One selectable estimator: its class, the defaults we change, and what it is for.
 
-    cls: type[BaseEstimator]
+    The class is named (``"sklearn.ensemble.RandomForestClassifier"``) and imported when first
+    used, so that a step checking an estimator's name does not import scikit-learn (each pipeline
+    task is a fresh process; see BENCHMARKS.md, "Pipeline").
+    """
+
+    class_path: str
     defaults: dict[str, object]
     description: str
+
+    @property
+    def cls(self) -> type[BaseEstimator]:
+        """The estimator's class, imported on first use."""
+        module, _, name = self.class_path.rpartition(".")
+        return getattr(importlib.import_module(module), name)
 
 
 ESTIMATORS: dict[str, EstimatorSpec] = {
     "logistic_regression": EstimatorSpec(
-        LogisticRegression,
+        "sklearn.linear_model.LogisticRegression",
         {"max_iter": 1000},
         "Linear model; a strong baseline on scaled numeric features. max_iter raised to 1000 so "
         "that lbfgs converges on unscaled-looking data.",
     ),
     "random_forest": EstimatorSpec(
-        RandomForestClassifier,
+        "sklearn.ensemble.RandomForestClassifier",
         {},
         "Bagged decision trees; robust default for tabular data.",
     ),
     "gradient_boosting": EstimatorSpec(
-        GradientBoostingClassifier,
+        "sklearn.ensemble.GradientBoostingClassifier",
         {},
         "Boosted shallow trees (exact splits); accurate, slower on large data.",
     ),
     "hist_gradient_boosting": EstimatorSpec(
-        HistGradientBoostingClassifier,
+        "sklearn.ensemble.HistGradientBoostingClassifier",
         {},
         "Histogram-based boosting; fast on tens of thousands of rows and more.",
     ),
     "decision_tree": EstimatorSpec(
-        DecisionTreeClassifier,
+        "sklearn.tree.DecisionTreeClassifier",
         {},
         "A single tree; with a small max_depth a deliberately weak, readable model.",
     ),
     "k_nearest_neighbors": EstimatorSpec(
-        KNeighborsClassifier,
+        "sklearn.neighbors.KNeighborsClassifier",
         {},
         "Votes of the nearest training rows; has no random_state.",
     ),
@@ -79,33 +80,43 @@ ESTIMATORS: dict[str, EstimatorSpec] = {
 
 REGRESSORS: dict[str, EstimatorSpec] = {
     "ridge": EstimatorSpec(
-        Ridge,
+        "sklearn.linear_model.Ridge",
         {},
         "Linear least squares with an L2 penalty (alpha 1.0); a strong baseline on scaled "
         "features, and tabular-regression's default.",
     ),
     "linear_regression": EstimatorSpec(
-        LinearRegression, {}, "Ordinary least squares; has no random_state."
+        "sklearn.linear_model.LinearRegression", {}, "Ordinary least squares; has no random_state."
     ),
     "elastic_net": EstimatorSpec(
-        ElasticNet, {}, "Linear with L1 and L2 penalties (alpha 1.0, l1_ratio 0.5); sparse weights."
+        "sklearn.linear_model.ElasticNet",
+        {},
+        "Linear with L1 and L2 penalties (alpha 1.0, l1_ratio 0.5); sparse weights.",
     ),
     "random_forest": EstimatorSpec(
-        RandomForestRegressor, {}, "Bagged regression trees; robust on non-linear data."
+        "sklearn.ensemble.RandomForestRegressor",
+        {},
+        "Bagged regression trees; robust on non-linear data.",
     ),
     "gradient_boosting": EstimatorSpec(
-        GradientBoostingRegressor, {}, "Boosted shallow trees (exact splits), squared error."
+        "sklearn.ensemble.GradientBoostingRegressor",
+        {},
+        "Boosted shallow trees (exact splits), squared error.",
     ),
     "hist_gradient_boosting": EstimatorSpec(
-        HistGradientBoostingRegressor, {}, "Histogram-based boosting; fast on large data."
+        "sklearn.ensemble.HistGradientBoostingRegressor",
+        {},
+        "Histogram-based boosting; fast on large data.",
     ),
     "decision_tree": EstimatorSpec(
-        DecisionTreeRegressor,
+        "sklearn.tree.DecisionTreeRegressor",
         {},
         "A single tree; with a small max_depth a deliberately weak, readable model.",
     ),
     "k_nearest_neighbors": EstimatorSpec(
-        KNeighborsRegressor, {}, "Mean of the nearest training rows; has no random_state."
+        "sklearn.neighbors.KNeighborsRegressor",
+        {},
+        "Mean of the nearest training rows; has no random_state.",
     ),
 }
 """Regressor name (the ``estimator`` input of train_sklearn_regressor) to its specification."""
@@ -137,12 +148,19 @@ def estimator_spec(name: str, task: str = "classification") -> EstimatorSpec:
 
 def _validate(cls: type[BaseEstimator], key: str, value: object) -> None:
     """Raises InvalidParameterError when ``value`` breaks the estimator's constraint on ``key``."""
+    # Private module, but the only way to check a value against an estimator's declared
+    # constraints before fitting; scikit-learn is pinned (pyproject), so a change here is seen
+    # when it is bumped.
+    from sklearn.utils._param_validation import validate_parameter_constraints
+
     validate_parameter_constraints(
         {key: cls._parameter_constraints[key]}, {key: value}, caller_name=cls.__name__
     )
 
 
 def _accepts(cls: type[BaseEstimator], key: str, value: object) -> bool:
+    from sklearn.utils._param_validation import InvalidParameterError
+
     try:
         _validate(cls, key, value)
     except InvalidParameterError:
@@ -200,6 +218,8 @@ def make_estimator(
         )
     params = {**spec.defaults, **given}
     params = {key: _coerce(spec.cls, key, value) for key, value in params.items()}
+    from sklearn.utils._param_validation import InvalidParameterError
+
     for key, value in params.items():
         try:
             _validate(spec.cls, key, value)

@@ -84,6 +84,96 @@ def register_model(
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def register_model_with_card(
+    model: Input[Model],
+    metrics: Input[Metrics],
+    train: Input[Dataset],
+    validation: Input[Dataset],
+    test: Input[Dataset],
+    classification_metrics: Input[ClassificationMetrics],
+    decision: Input[Markdown],
+    data_uri: str,
+    thresholds: Dict[str, float],
+    tracking_uri: str,
+    registered_model_name: str,
+    card: Output[HTML],
+    experiment_name: str = "kfp-mlops",
+    alias: str = "challenger",
+    kfp_run_id: Optional[str] = None,
+    kfp_task_name: Optional[str] = None,
+) -> NamedTuple("Outputs", [("run_id", str), ("model_version", str), ("model_uri", str)]):
+    """Registers a model as register_model does, then writes its model card as model_card does.
+
+    One step instead of two: each step is a process of its own that imports MLflow afresh, and
+    the card needs the version just registered (see BENCHMARKS.md, "Pipeline"). The version is
+    registered first; the card is then stored with it in MLflow (artifact
+    model_card/model_card.html of its run, tag model_card) and written to ``card``. When the card
+    cannot be stored, the step fails with the version registered (as when model_card fails
+    after register_model): nothing promotes it, and the next run registers a new one.
+
+    Args:
+        model: The trained scikit-learn model (see register_model).
+        metrics: The model's evaluation; its numbers become run metrics and the card's metrics.
+        train: The split the model was fitted on; its fingerprint must match the model's
+            train_fingerprint.
+        validation: The validation split, recorded with its fingerprint.
+        test: The test split, recorded with its fingerprint; its first rows are the input example.
+        classification_metrics: The evaluation's confusion matrix and ROC curve.
+        decision: The gate's decision (metadata: approved, reasons, champion_version).
+        data_uri: The file the pipeline ingested, shown as the data's source.
+        thresholds: The gate's thresholds, shown beside each metric.
+        tracking_uri: sqlite:///<folder>/mlflow.db or an MLflow server's http(s):// address.
+        registered_model_name: The registered model that gets the new version (created when
+            missing); no '/' or ':'.
+        experiment_name: The MLflow experiment of the run (created when missing).
+        alias: Set on the new version and moved from any older one.
+        kfp_run_id: The KFP run, tagged on the run and version and shown on the card; pass
+            dsl.PIPELINE_JOB_ID_PLACEHOLDER.
+        kfp_task_name: The KFP task, tagged on the run and version; pass
+            dsl.PIPELINE_TASK_NAME_PLACEHOLDER.
+
+    Returns:
+        card: The model card, a self-contained HTML page.
+        run_id: The MLflow run that logged the training.
+        model_version: The new version number of the registered model, e.g. "2".
+        model_uri: models:/<registered_model_name>/<model_version>, loadable with mlflow.pyfunc.
+    """
+    from kfp_mlops.components.registry.model_card_page import CardInputs, write_model_card
+    from kfp_mlops.components.registry.register import DatasetPart, register_training
+
+    registration = register_training(
+        model_dir=model.path,
+        model_metadata=model.metadata,
+        metrics_metadata=metrics.metadata,
+        datasets={
+            name: DatasetPart(path=part.path, uri=part.uri, metadata=part.metadata)
+            for name, part in (("train", train), ("validation", validation), ("test", test))
+        },
+        tracking_uri=tracking_uri,
+        registered_model_name=registered_model_name,
+        experiment_name=experiment_name,
+        alias=alias,
+        kfp_run_id=kfp_run_id,
+        kfp_task_name=kfp_task_name,
+    )
+    inputs = CardInputs(
+        data_uri=data_uri,
+        train=dict(train.metadata),
+        test=dict(test.metadata),
+        metrics=dict(metrics.metadata),
+        classification=dict(classification_metrics.metadata),
+        decision=dict(decision.metadata),
+        thresholds=dict(thresholds),
+        registered_model_name=registered_model_name,
+        model_version=registration.model_version,
+        run_id=registration.run_id,
+        kfp_run_id=kfp_run_id or "",
+    )
+    write_model_card(inputs, tracking_uri, card.path)
+    return registration
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
 def promote_champion(
     tracking_uri: str,
     registered_model_name: str,

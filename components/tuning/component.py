@@ -172,7 +172,7 @@ def given_hyperparameters(estimator: str, hyperparameters: Optional[Dict] = None
     Returns:
         Output: The same hyperparameters (an empty dict when unset).
     """
-    from kfp_mlops.components.tuning.trainers import check_given
+    from kfp_mlops.components.tuning.given import check_given
 
     return check_given(estimator, hyperparameters)
 
@@ -189,6 +189,6 @@ def given_regressor_hyperparameters(estimator: str, hyperparameters: Optional[Di
     Returns:
         Output: The same hyperparameters (an empty dict when unset).
     """
-    from kfp_mlops.components.tuning.trainers import check_given
+    from kfp_mlops.components.tuning.given import check_given
 
     return check_given(estimator, hyperparameters, task="regression")

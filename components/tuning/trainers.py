@@ -289,27 +289,6 @@ class SklearnRegressionFamily:
         )
 
 
-def check_given(
-    estimator: str, hyperparameters: Mapping[str, object] | None, task: str = "classification"
-) -> dict[str, object]:
-    """Checks hyperparameters given for training without tuning; returns them unchanged.
-
-    scikit-learn estimators are checked as the training step will build them (a regressor by
-    name when ``task`` is regression); other frameworks' estimators are checked by their own
-    training step.
-
-    Raises:
-        ComponentInputError: A scikit-learn estimator refuses them, or (regression) the name is
-            not a regressor's.
-    """
-    given = dict(hyperparameters or {})
-    if task == "regression":
-        make_estimator(estimator, given, task="regression")
-    elif estimator in ESTIMATORS:
-        make_estimator(estimator, given)
-    return given
-
-
 _FAMILIES: dict[str, TrainerFamily] = dict.fromkeys(ESTIMATORS, SklearnFamily())
 
 

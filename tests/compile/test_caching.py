@@ -17,6 +17,7 @@ NEVER_CACHED = {
     "promote_champion": "moves the registry's aliases",
     "check_champion": "reads the champion from the MLflow registry",
     "model_card": "writes the card to the version's MLflow run",
+    "register_model_with_card": "writes a version and its card to the MLflow registry",
     "check_model_quality": "reads the champion from the MLflow registry",
     "deploy_inference_service": "changes the cluster",
     "create_study": "creates or continues a study in the tuning storage",

@@ -42,7 +42,7 @@ def test_components_load_with_kfp(compiled_dir: Path):
 def test_tabular_pipeline_gates_registration_and_serving_on_approval(compiled_dir: Path):
     spec, _ = load_specs(compiled_dir / "pipelines" / "tabular-classification.yaml")
     tasks = all_tasks(spec)
-    approved_group, _ = tasks["register-model"]
+    approved_group, _ = tasks["register-model-with-card"]
     assert tasks["serve-check"][0] == approved_group
     rejected_group, _ = tasks["record-rejection"]
     assert rejected_group != approved_group
@@ -67,8 +67,7 @@ def test_side_effect_steps_are_never_cached(compiled_dir: Path):
     tasks = all_tasks(spec)
     for name in (
         "champion-challenger-gate",
-        "register-model",
-        "model-card",
+        "register-model-with-card",
         "serve-check",
         "deploy-inference-service",
         "promote-champion",

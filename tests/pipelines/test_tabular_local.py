@@ -45,8 +45,7 @@ def test_breast_cancer_is_approved_registered_and_served(breast_cancer_csv: Path
         "train-sklearn": "succeeded",
         "evaluate-classifier": "succeeded",
         "champion-challenger-gate": "succeeded",
-        "register-model": "succeeded",
-        "model-card": "succeeded",
+        "register-model-with-card": "succeeded",
         "serve-check": "succeeded",
         "check-champion": "skipped",
         "deploy-inference-service": "skipped",
@@ -57,6 +56,16 @@ def test_breast_cancer_is_approved_registered_and_served(breast_cancer_csv: Path
     assert all(step["seconds"] > 0 for step in summary["steps"] if step["status"] == "succeeded")
     assert summary["registry"]["model_version"] == "1"
     assert registered_versions(tmp_path) == 1
+    # The model card is written in the registration step: stored with the version, and a report.
+    with sqlite3.connect(tmp_path / "mlflow.db") as connection:
+        tags = connection.execute(
+            "select version, value from model_version_tags where key = 'model_card'"
+        ).fetchall()
+    assert [(str(version), value) for version, value in tags] == [
+        ("1", "model_card/model_card.html")
+    ]
+    card = (tmp_path / "reports" / "register-model-with-card-card.html").read_text()
+    assert "Model card: tabular-classifier version 1" in card
     assert summary["serving"]["endpoint"].startswith("http://127.0.0.1:")
     assert summary["serving"]["rows_checked"] > 0
 
@@ -77,7 +86,7 @@ def test_unreachable_threshold_takes_the_else_branch(breast_cancer_csv: Path, tm
     assert no_champion.startswith("no champion:")
     steps = step_statuses(summary)
     assert steps["record-rejection"] == "succeeded"
-    assert steps["register-model"] == steps["serve-check"] == steps["model-card"] == "skipped"
+    assert steps["register-model-with-card"] == steps["serve-check"] == "skipped"
     assert summary["registry"] is None and summary["serving"] is None
     assert registered_versions(tmp_path) == 0
 
@@ -100,7 +109,7 @@ def test_bad_input_fails_with_one_line_reason(tmp_path: Path, make_input, messag
     assert "\n" not in summary["error"]
     failed = [step for step in summary["steps"] if step["status"] == "failed"]
     assert len(failed) == 1
-    assert step_statuses(summary)["register-model"] == "skipped"
+    assert step_statuses(summary)["register-model-with-card"] == "skipped"
 
 
 def _write(path: Path, text: str) -> Path:

@@ -6,7 +6,7 @@ from kfp import dsl
 from mlflow import MlflowClient
 
 from kfp_mlops.components.common.errors import ComponentInputError
-from kfp_mlops.components.registry import register_model
+from kfp_mlops.components.registry import register_model, register_model_with_card
 
 
 def as_kfp_hands_over(metadata: dict) -> dict:
@@ -62,3 +62,69 @@ def test_component_names_an_unsupported_tracking_uri_in_one_line(artifacts):
         )
     assert str(raised.value).startswith("cannot use MLflow tracking URI 'mlflow.example.com:5000'")
     assert "\n" not in str(raised.value)
+
+
+CLASSIFICATION = {
+    "confusionMatrix": {
+        "annotationSpecs": [{"displayName": "0"}, {"displayName": "1"}],
+        "rows": [{"row": [31, 1]}, {"row": [2, 51]}],
+    },
+    "confidenceMetrics": [
+        {"confidenceThreshold": 1.0, "recall": 0.0, "falsePositiveRate": 0.0},
+        {"confidenceThreshold": 0.0, "recall": 1.0, "falsePositiveRate": 1.0},
+    ],
+}
+
+
+def card_artifacts(artifacts: dict, folder, champion_version: str = "") -> dict:
+    """register_model_with_card's inputs: register_model's, the card's, and the card output."""
+    decision = {"approved": True, "reasons": ["accuracy passed"]}
+    decision["champion_version"] = champion_version
+    return {
+        **artifacts,
+        "classification_metrics": dsl.ClassificationMetrics(
+            uri=str(folder / "classification"), metadata=CLASSIFICATION
+        ),
+        "decision": dsl.Markdown(uri=str(folder / "decision"), metadata=decision),
+        "card": dsl.HTML(uri=str(folder / "card")),
+    }
+
+
+def test_registration_with_card_registers_then_stores_the_card(artifacts, tracking_uri, tmp_path):
+    inputs = card_artifacts(artifacts, tmp_path)
+    run_id, model_version, model_uri = register_model_with_card.python_func(
+        **inputs,
+        data_uri="/data/breast_cancer.csv",
+        thresholds={"accuracy": 0.9},
+        tracking_uri=tracking_uri,
+        registered_model_name="breast-cancer",
+        kfp_run_id="3f9c-run",
+    )
+
+    assert (model_version, model_uri) == ("1", "models:/breast-cancer/1")
+    client = MlflowClient(tracking_uri)
+    version = client.get_model_version("breast-cancer", "1")
+    assert version.run_id == run_id
+    assert version.tags["model_card"] == "model_card/model_card.html"
+    card = (tmp_path / "card").read_text()
+    assert "Model card: breast-cancer version 1" in card and "3f9c-run" in card
+    assert client.download_artifacts(run_id, "model_card/model_card.html", str(tmp_path / "d"))
+
+
+def test_a_card_that_cannot_be_stored_fails_the_step_after_registering(
+    artifacts, tracking_uri, tmp_path
+):
+    # The gate compared with a champion version the registry does not hold.
+    inputs = card_artifacts(artifacts, tmp_path, champion_version="7")
+    with pytest.raises(ComponentInputError, match="cannot store the model card"):
+        register_model_with_card.python_func(
+            **inputs,
+            data_uri="/data/breast_cancer.csv",
+            thresholds={"accuracy": 0.9},
+            tracking_uri=tracking_uri,
+            registered_model_name="breast-cancer",
+        )
+
+    assert not (tmp_path / "card").exists()  # no card claims a version it could not describe
+    version = MlflowClient(tracking_uri).get_model_version("breast-cancer", "1")
+    assert "model_card" not in version.tags

@@ -7,7 +7,7 @@ from sklearn import metrics as skm
 
 from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.common.estimators import REGRESSORS
-from kfp_mlops.components.tuning import scores, study, trainers
+from kfp_mlops.components.tuning import given, scores, study, trainers
 
 
 def _config(estimator: str, metric: str = "rmse") -> study.StudyConfig:
@@ -58,6 +58,6 @@ def test_a_linear_model_reports_once_with_sklearns_score(diabetes_splits):
 
 
 def test_given_hyperparameters_are_checked_against_the_regressor():
-    assert trainers.check_given("ridge", {"alpha": 2.0}, task="regression") == {"alpha": 2.0}
+    assert given.check_given("ridge", {"alpha": 2.0}, task="regression") == {"alpha": 2.0}
     with pytest.raises(ComponentInputError, match="unknown regressor 'logistic_regression'"):
-        trainers.check_given("logistic_regression", {}, task="regression")
+        given.check_given("logistic_regression", {}, task="regression")

@@ -5,7 +5,7 @@ import pytest
 
 from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.training.train import train_to_directory
-from kfp_mlops.components.tuning import scores, study, trainers
+from kfp_mlops.components.tuning import given, scores, study
 from kfp_mlops.components.tuning.trainers import SklearnTrainer, report_points
 
 
@@ -128,8 +128,10 @@ def test_a_bad_study_configuration_fails_before_any_trial(changes, message):
 
 
 def test_given_hyperparameters_are_checked_for_sklearn_estimators_only():
-    assert trainers.check_given("random_forest", {"n_estimators": 10.0}) == {"n_estimators": 10.0}
-    assert trainers.check_given("random_forest", None) == {}
+    assert given.check_given("random_forest", {"n_estimators": 10.0}) == {"n_estimators": 10.0}
+    assert given.check_given("random_forest", None) == {}
     with pytest.raises(ComponentInputError, match="unknown hyperparameter"):
-        trainers.check_given("random_forest", {"n_estimator": 10})
-    assert trainers.check_given("torch_mlp", {"epochs": 3}) == {"epochs": 3}
+        given.check_given("random_forest", {"n_estimator": 10})
+    assert given.check_given("torch_mlp", {"epochs": 3}) == {"epochs": 3}
+    with pytest.raises(ComponentInputError, match="hyperparameter 'n_estimators' of random_forest"):
+        given.check_given("random_forest", {"n_estimators": -1})

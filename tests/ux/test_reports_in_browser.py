@@ -83,10 +83,10 @@ def check_renders(page: Page, path: Path) -> dict:
 
 def test_classification_reports_render(page: Page, classification_run: Path):
     found = html_reports("tabular-classification", classification_run)
-    assert {"model-card/card", "summarize-study/report"} <= set(found), found
+    assert {"register-model-with-card/card", "summarize-study/report"} <= set(found), found
     for path in found.values():
         check_renders(page, path)
-    card = check_renders(page, found["model-card/card"])
+    card = check_renders(page, found["register-model-with-card/card"])
     assert len(card["svgs"]) == 1  # the ROC curve
     tuning = check_renders(page, found["summarize-study/report"])
     assert len(tuning["svgs"]) == 5  # Optuna's five plots

@@ -18,7 +18,7 @@ def artifact(path: Path, text: str) -> dict:
 def test_report_types_come_from_the_components_declared_outputs():
     kinds = report_types(PIPELINE)
     assert kinds[("validate-dataset", "report")] == "Markdown"
-    assert kinds[("model-card", "card")] == "HTML"
+    assert kinds[("register-model-with-card", "card")] == "HTML"
     assert kinds[("summarize-study", "report")] == "HTML"
     assert ("evaluate-classifier", "metrics") not in kinds  # Metrics are not reports
 
@@ -27,7 +27,9 @@ def test_the_page_lists_steps_and_links_each_report_relatively(tmp_path: Path):
     root = tmp_path / "outputs" / "tabular-classification-1"
     outputs = {
         "validate-dataset": {"artifacts": {"report": artifact(root / "v" / "report", "# ok")}},
-        "model-card": {"artifacts": {"card": artifact(root / "m" / "card", "<p>card</p>")}},
+        "register-model-with-card": {
+            "artifacts": {"card": artifact(root / "m" / "card", "<p>card</p>")}
+        },
         "train-sklearn": {"artifacts": {"model": artifact(root / "t" / "model", "x")}},
     }
     summary = {
@@ -53,10 +55,12 @@ def test_the_page_lists_steps_and_links_each_report_relatively(tmp_path: Path):
     links = re.findall(r'href="([^"]+)"', page)
     assert links == [
         "outputs/tabular-classification-1/v/report",
-        "reports/model-card-card.html",
+        "reports/register-model-with-card-card.html",
         "pipeline.log",
     ]
-    assert (tmp_path / "reports" / "model-card-card.html").read_text() == "<p>card</p>"
+    assert (
+        tmp_path / "reports" / "register-model-with-card-card.html"
+    ).read_text() == "<p>card</p>"
     assert "<td>train-sklearn</td>" in page and "2.5 s" in page
     assert '<td class="failed">failed</td>' in page and "&lt;port&gt; busy" in page
     assert "<port>" not in page

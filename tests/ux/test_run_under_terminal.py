@@ -77,6 +77,6 @@ def test_a_running_step_is_shown_with_its_seconds_before_it_finishes(
     links = re.findall(r'href="([^"]+)"', index)
     assert any("validate-dataset/report" in link for link in links), links
     assert any("champion-challenger-gate/decision" in link for link in links), links
-    assert "reports/model-card-card.html" in links, links
+    assert "reports/register-model-with-card-card.html" in links, links
     for link in links:
         assert (tmp_path / link).is_file(), link

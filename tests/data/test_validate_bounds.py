@@ -61,3 +61,11 @@ def test_zero_class_counts_cannot_occur():
     counts = pc.value_counts(column)
     assert counts.field("counts").to_pylist() == [2, 1]
     assert counts.field("values").to_pylist() == ["a", "b"]
+
+
+def test_a_numeric_column_with_text_shows_three_examples_and_no_more():
+    values = [str(n) for n in range(196)] + ["a", "b", "c", "d"]
+    table = pa.table({"x": values, "target": [0, 1] * 100})
+    report = validate_table(table, "target", min_rows=1)
+    (problem,) = [f.problem for f in report.findings if f.rule == RULE]
+    assert problem == "column 'x' is numeric but 4 of 200 values are text (e.g. 'a', 'b', 'c')"

@@ -36,9 +36,9 @@ declare -A TESTS=(
     [gate]="tests/evaluation/test_gate.py tests/evaluation/test_champion_bounds.py"
     [champion]="tests/evaluation/test_champion_bounds.py tests/evaluation/test_champion.py"
     [drift]="tests/monitoring/test_psi_values.py tests/monitoring/test_drift.py"
-    [split]="tests/data/test_split.py"
-    [validate]="tests/data/test_validate.py"
-    [rollout]="tests/deployment/test_rollout.py tests/deployment/test_rollout_failures.py"
+    [split]="tests/data/test_split.py tests/data/test_split_bounds.py"
+    [validate]="tests/data/test_validate.py tests/data/test_validate_bounds.py"
+    [rollout]="tests/deployment/test_rollout.py tests/deployment/test_rollout_failures.py tests/deployment/test_rollout_bounds.py"
     [promotion]="tests/registry/test_promotion.py"
 )
 # Skipped everywhere: removing a decorator (dataclass, property) breaks every import at once.

@@ -201,5 +201,12 @@ def test_kfp_recurring_run_create_sends_every_argument_as_text(
     created = recurring_run_create(fake_kfp, tmp_path, compiled_pipeline, *ARGUMENTS[:3], "seed=7")
 
     assert created.returncode != 0
-    assert "parameter 'seed' should be NUMBER_INTEGER, got str" in created.stderr
+    # The KFP 2.17.0 backend's answer (job_server.go CreateRecurringRun, resource_manager.go
+    # CreateJob, v2_template.go validatePipelineJobInputs), which the CLI shows.
+    assert (
+        "Failed to create a recurring run: Failed to create a recurring run during scheduled "
+        "workflow creation: invalid pipeline job inputs: Invalid input error: input parameter "
+        "seed requires type double or integer, but the parameter value is not of number value "
+        "type"
+    ) in created.stderr
     assert fake_kfp.recurring_runs == {}

@@ -40,13 +40,15 @@ from kfp_server_api import models
 
 API = "/apis/v2beta1"
 
-_PARAMETER_TYPES = {
-    "STRING": (str,),
-    "NUMBER_INTEGER": (int,),
-    "NUMBER_DOUBLE": (int, float),
-    "BOOLEAN": (bool,),
-    "STRUCT": (dict,),
-    "LIST": (list,),
+# The JSON kind each root parameter type needs, with the words the backend's message uses for it
+# (``validatePipelineJobInputs``, below). Any JSON number passes for both number types.
+_PARAMETER_KINDS = {
+    "NUMBER_DOUBLE": ((int, float), "double or integer", "parameter value is not of number value"),
+    "NUMBER_INTEGER": ((int, float), "double or integer", "parameter value is not of number value"),
+    "STRING": ((str,), "string", "input parameter is not of string value"),
+    "BOOLEAN": ((bool,), "bool", "input parameter is not of bool value"),
+    "LIST": ((list,), "list", "input parameter is not of list value"),
+    "STRUCT": ((dict,), "struct", "input parameter is not of struct value"),
 }
 _SCALARS = {"str", "int", "float", "bool", "object", "date", "datetime"}
 
@@ -192,22 +194,51 @@ def _spec_of(document: object) -> dict:
     return document if isinstance(document, dict) else {}
 
 
-def _check_parameters(spec: dict, parameters: dict) -> None:
+def _check_parameters(spec: dict, parameters: dict, context: str) -> None:
+    """Refuses the runtime parameters the KFP backend refuses, with the message it answers.
+
+    Taken from kubeflow/pipelines 2.17.0, ``backend/src/apiserver/template/v2_template.go``,
+    ``validatePipelineJobInputs``: each root input first (a missing one with neither
+    ``isOptional`` nor a default; a value of the wrong JSON kind), then the parameters the
+    pipeline does not have, all named in one message. The backend walks a Go map, so with
+    several faults which one it names first varies; the fake takes them in name order. Its
+    ``literals`` check is not imitated (no pipeline here declares literals). The error is a
+    ``util.NewInvalidInputError`` (gRPC InvalidArgument, HTTP 400) whose text is wrapped on the
+    way out (``backend/src/common/util/error.go``: the status message is the wrapped internal
+    error, each wrap prefixing ``MESSAGE: ``): ``context`` is that prefix.
+    """
     definitions = spec.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
-    for name, value in parameters.items():
-        if name not in definitions:
-            raise ApiError(400, 3, f"parameter {name!r} is not an input of the pipeline")
-        expected = definitions[name].get("parameterType", "STRING")
-        types = _PARAMETER_TYPES.get(expected, (object,))
-        wrong_bool = isinstance(value, bool) and bool not in types
-        if wrong_bool or not isinstance(value, types):
-            raise ApiError(
-                400, 3, f"parameter {name!r} should be {expected}, got {type(value).__name__}"
+
+    def refuse(message: str) -> None:
+        raise ApiError(
+            400, 3, f"{context}: invalid pipeline job inputs: Invalid input error: {message}"
+        )
+
+    for name in sorted(definitions):
+        definition = definitions[name]
+        if name not in parameters:
+            if not definition.get("isOptional") and "defaultValue" not in definition:
+                refuse(
+                    f"parameter {name} is not optional, yet has neither default value "
+                    "nor user provided value"
+                )
+            continue
+        value, kind = parameters[name], definition.get("parameterType", "")
+        if not kind:
+            refuse(f"input parameter {name} has unspecified type")
+        if kind == "TASK_FINAL_STATUS":
+            refuse(
+                f"input parameter {name} requires type TASK_FINAL_STATUS, which is invalid for "
+                "root component"
             )
-    for name, definition in definitions.items():
-        required = not definition.get("isOptional") and "defaultValue" not in definition
-        if required and name not in parameters:
-            raise ApiError(400, 3, f"parameter {name!r} is required")
+        if kind not in _PARAMETER_KINDS:
+            refuse(f"input parameter {name} requires type unknown")
+        kinds, type_words, value_words = _PARAMETER_KINDS[kind]
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            refuse(f"input parameter {name} requires type {type_words}, but the {value_words} type")
+    extra = [name for name in parameters if name not in definitions]
+    if extra:
+        refuse(f"parameter(s) provided are not required by pipeline: {', '.join(extra)}")
 
 
 class FakeKfp:
@@ -527,19 +558,23 @@ class FakeKfp:
             return _spec_of(request.pipeline_spec)
         raise ApiError(400, 3, "neither pipeline_version_reference nor pipeline_spec is set")
 
-    def _check_request(self, request: object) -> dict:
+    def _check_request(self, request: object, context: str) -> dict:
         if request.experiment_id not in self.experiments:
             raise ApiError(404, 5, f"experiment {request.experiment_id!r} not found")
         if not request.display_name:
             raise ApiError(400, 3, "display_name is empty")
         spec = self._resolve_spec(request)
         config = request.runtime_config
-        _check_parameters(spec, (config.parameters if config else None) or {})
+        _check_parameters(spec, (config.parameters if config else None) or {}, context)
         return spec
 
     def _create_run(self, body: object, **_: object) -> object:
         run = self._parse(body, "V2beta1Run")
-        spec = self._check_request(run)
+        # kubeflow/pipelines 2.17.0: run_server.go CreateRun and resource_manager.go CreateRun wrap
+        # the template's error in these two messages.
+        spec = self._check_request(
+            run, "Failed to create a new run: Failed to generate the ExecutionSpec"
+        )
         run.run_id = self._new_id("run")
         run.created_at = _now()
         run.state = "PENDING"
@@ -652,7 +687,13 @@ class FakeKfp:
 
     def _create_recurring_run(self, body: object, **_: object) -> object:
         recurring = self._parse(body, "V2beta1RecurringRun")
-        self._check_request(recurring)
+        # kubeflow/pipelines 2.17.0: job_server.go CreateRecurringRun and resource_manager.go
+        # CreateJob (a pinned pipeline spec or version) wrap the template's error in these two.
+        self._check_request(
+            recurring,
+            "Failed to create a recurring run: "
+            "Failed to create a recurring run during scheduled workflow creation",
+        )
         trigger = recurring.trigger
         if trigger is None or not (
             (trigger.cron_schedule and trigger.cron_schedule.cron) or trigger.periodic_schedule

@@ -44,14 +44,14 @@ def test_deployment_follows_the_serve_check_and_promotion_the_deployment(compile
     assert compared == "pipelinechannel--champion-challenger-gate-champion_version"
     # The If/Else pair waits for the registration whose version it takes.
     branches = tasks[tasks["deploy-inference-service"][0]][0]
-    assert "register-model" in tasks[branches][1].dependent_tasks
+    assert "register-model-with-card" in tasks[branches][1].dependent_tasks
 
 
 def test_the_model_serves_before_it_is_registered(compiled_dir: Path):
     spec, _ = load_specs(compiled_dir / "pipelines" / "tabular-classification.yaml")
     tasks = all_tasks(spec)
-    assert "serve-check" in tasks["register-model"][1].dependent_tasks
-    assert "register-model" not in tasks["serve-check"][1].dependent_tasks
+    assert "serve-check" in tasks["register-model-with-card"][1].dependent_tasks
+    assert "register-model-with-card" not in tasks["serve-check"][1].dependent_tasks
 
 
 def test_the_champion_is_checked_before_traffic_moves(compiled_dir: Path):

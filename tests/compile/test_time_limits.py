@@ -12,7 +12,7 @@ LIMITS = {
     "exec-train-sklearn": time_limits.TRAINING_SECONDS,
     "exec-run-trials": time_limits.TRAINING_SECONDS,
     "exec-serve-check": time_limits.SERVE_CHECK_SECONDS,
-    "exec-register-model": time_limits.REGISTRY_SECONDS,
+    "exec-register-model-with-card": time_limits.REGISTRY_SECONDS,
     "exec-deploy-inference-service": time_limits.DEPLOY_SECONDS,
 }
 

@@ -56,7 +56,7 @@ def test_a_partitioned_dataset_on_s3_runs_through_the_whole_pipeline(
     steps = step_statuses(summary)
     for step in ("ingest-dataset", "validate-dataset", "split-dataset", "train-sklearn"):
         assert steps[step] == "succeeded"
-    assert steps["register-model"] == steps["serve-check"] == "succeeded"
+    assert steps["register-model-with-card"] == steps["serve-check"] == "succeeded"
     assert summary["registry"]["model_version"] == "1"
     stored = filesystem.get_file_info(pa.fs.FileSelector("mlflow/kfp-mlops", recursive=True))
     assert any(info.path.endswith("MLmodel") for info in stored)

@@ -81,7 +81,7 @@ def test_new_data_at_the_same_path_is_ingested_and_unchanged_data_is_cached(
     assert all(statuses[step] == "cached" for step in DATA_STEPS), statuses
     assert statuses["resolve-data-version"] == "succeeded"  # never cached
     assert statuses["champion-challenger-gate"] == "succeeded"  # reads the registry
-    assert statuses["register-model"] == "succeeded"
+    assert statuses["register-model-with-card"] == "succeeded"
     # The summary still carries what the cached steps produced.
     assert third["metrics"] == second["metrics"]
     assert third["gate"] == {"approved": True, "reasons": second["gate"]["reasons"]}

@@ -56,7 +56,7 @@ def test_weaker_challenger_rejected_stronger_promoted_then_rolled_back(breast_ca
     assert failed[0].startswith("roc_auc ")
     assert "worse than champion version 1's" in failed[0]
     assert "outside the 5.00% margin" in failed[0]
-    assert step_statuses(weaker)["register-model"] == "skipped"
+    assert step_statuses(weaker)["register-model-with-card"] == "skipped"
     assert step_statuses(weaker)["record-rejection"] == "succeeded"
     assert "| roc_auc |" in decision_report(tmp_path / "run-2")
     assert aliases(store, MODEL) == {"champion": "1", "challenger": "1"}

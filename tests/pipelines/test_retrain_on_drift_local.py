@@ -52,7 +52,7 @@ def test_held_out_data_keeps_the_model(csv_files: dict, tmp_path: Path):
     steps = step_statuses(summary)
     assert steps["detect-drift"] == steps["check-model-quality"] == "succeeded"
     assert steps["record-no-retraining"] == "succeeded"
-    assert steps["train-sklearn"] == steps["register-model"] == "skipped"
+    assert steps["train-sklearn"] == steps["register-model-with-card"] == "skipped"
     assert summary["gate"] is None and summary["registry"] is None
 
 

@@ -32,7 +32,7 @@ def test_the_gpu_build_trains_registers_and_serves_the_mlp(breast_cancer_csv, tm
     assert result["status"] == "succeeded", result["error"]
     steps = {step["name"]: step["status"] for step in result["steps"]}
     assert steps["train-pytorch"] == "succeeded" and "train-sklearn" not in steps
-    assert steps["register-model"] == steps["serve-check"] == "succeeded"
+    assert steps["register-model-with-card"] == steps["serve-check"] == "succeeded"
     assert result["metrics"]["accuracy"] >= 0.9
     assert result["registry"]["model_version"] == "1"
     log = (tmp_path / "run" / "pipeline.log").read_text()

@@ -56,7 +56,11 @@ def run_flow(fake: FakeKfp, package: Path, home: Path, **extra: str) -> subproce
     ("script", "code", "last_line"),
     [
         (RunScript(skip=("record-rejection",), tasks_per_read=100), 0, "succeeded"),
-        (RunScript(skip=("register-model", "serve-check"), tasks_per_read=100), 3, "rejected"),
+        (
+            RunScript(skip=("register-model-with-card", "serve-check"), tasks_per_read=100),
+            3,
+            "rejected",
+        ),
         (RunScript(fail_at="train-sklearn", tasks_per_read=100), 1, "FAILED"),
     ],
     ids=["succeeded", "rejected", "failed"],

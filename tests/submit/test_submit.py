@@ -15,7 +15,7 @@ REQUIRED = (
     "mlflow_tracking_uri=http://mlflow:5000",
 )
 APPROVED = RunScript(skip=("record-rejection",))
-REJECTED = RunScript(skip=("register-model", "serve-check"))
+REJECTED = RunScript(skip=("register-model-with-card", "serve-check"))
 FAILED = RunScript(fail_at="train-sklearn")
 REASON = (
     " (Kubeflow Pipelines reports no reason through its API: the step's log in the run's page, "
@@ -81,7 +81,9 @@ def test_wait_reports_each_task_state_and_succeeds(fake_kfp: FakeKfp, compiled_p
     lines = [line.split() for line in result.stderr.splitlines() if line.startswith("  ")]
     assert ["RUNNING", "train-sklearn"] in lines
     assert lines.index(["RUNNING", "train-sklearn"]) < lines.index(["SUCCEEDED", "train-sklearn"])
-    assert lines.index(["SUCCEEDED", "train-sklearn"]) < lines.index(["RUNNING", "register-model"])
+    assert lines.index(["SUCCEEDED", "train-sklearn"]) < lines.index(
+        ["RUNNING", "register-model-with-card"]
+    )
     assert lines[-1] == ["SUCCEEDED", "run"]
     summary = json.loads(result.stdout)
     assert summary["state"] == "SUCCEEDED" and summary["outcome"] == "succeeded"

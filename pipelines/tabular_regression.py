@@ -9,8 +9,8 @@ from typing import Dict
 
 from kfp import dsl
 
-from kfp_mlops.components import data, evaluation, training, tuning
-from kfp_mlops.pipelines import credentials, time_limits
+from kfp_mlops.components import data, evaluation, tuning
+from kfp_mlops.pipelines import credentials, placement, time_limits
 from kfp_mlops.pipelines.data_steps import versioned_ingest
 from kfp_mlops.pipelines.release import release_if_approved
 from kfp_mlops.pipelines.tuning import tune_hyperparameters
@@ -22,6 +22,7 @@ while predicting the mean scores about 0 (R² is 0 for the test mean itself)."""
 
 
 @dsl.pipeline(name=NAME)
+@placement.gpu_capable(*placement.MLP_TRAINING_PARAMETERS)
 def tabular_regression(
     data_uri: str,
     target_column: str,
@@ -50,6 +51,11 @@ def tabular_regression(
     """Ingests, validates and splits a table with a numeric target, trains and evaluates a
     regressor, and registers, serve-checks and promotes it to champion (deploying it to KServe when
     asked) only when it passes the champion/challenger gate.
+
+    Compiled with a GPU profile (``kfp-mlops compile --gpu PROFILE``), the training step is the
+    PyTorch MLP as a regressor (train_pytorch with task regression: MSE loss, one output) on that
+    GPU, with the parameters mlp_hyperparameters, mlp_max_epochs and checkpoint_uri; evaluation,
+    the gate, the serve-check and registration read it as they read a scikit-learn regressor.
 
     Args:
         data_uri: CSV or Parquet file (local path, file://, s3:// or gs:// URI).
@@ -123,13 +129,14 @@ def tabular_regression(
         given = tuning.given_regressor_hyperparameters(
             estimator=estimator, hyperparameters=hyperparameters
         )
-    train = training.train_sklearn_regressor(
+    train = placement.tabular_training(
         train=split.outputs["train"],
         validation=split.outputs["validation"],
         target_column=target_column,
         estimator=estimator,
         hyperparameters=dsl.OneOf(tune.outputs["best_hyperparameters"], given.output),
         seed=seed,
+        task="regression",
     )
     time_limits.limit(train, time_limits.TRAINING_SECONDS)
     evaluate = evaluation.evaluate_regressor(

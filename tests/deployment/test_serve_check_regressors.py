@@ -29,7 +29,8 @@ def test_each_regressor_passes_the_serve_check(name, diabetes_splits, tmp_path: 
     )
     assert result.rows_checked == 25
     assert [timing.protocol.name for timing in result.timings] == ["v1-rows", "v1-pandas", "v2"]
-    assert result.onnx.agreement is None and "classifiers only" in result.onnx.reason
+    assert result.onnx.r2 >= 0.999 and result.onnx.reason == ""
+    assert json.loads((tmp_path / "metrics.json").read_text())["onnx_prediction_r2"] >= 0.999
     assert json.loads((tmp_path / "metrics.json").read_text())["rows_checked"] == 25
 
 

@@ -8,6 +8,7 @@ regression metrics) and travels with the model as its ``task`` metadata and MLfl
 from typing import Dict
 
 from kfp import dsl
+from kfp.dsl import Dataset, Input
 
 from kfp_mlops.components import data, evaluation, tuning
 from kfp_mlops.pipelines import credentials, placement, time_limits
@@ -16,13 +17,12 @@ from kfp_mlops.pipelines.release import release_if_approved
 from kfp_mlops.pipelines.tuning import tune_hyperparameters
 
 NAME = "tabular-regression"
+ON_DATASET_NAME = "tabular-regression-on-dataset"
 DEFAULT_THRESHOLDS = {"r2": 0.3}
 """R² of at least 0.3: ridge on scikit-learn's diabetes data scores about 0.52 on the test split,
 while predicting the mean scores about 0 (R² is 0 for the test mean itself)."""
 
 
-@dsl.pipeline(name=NAME)
-@placement.gpu_capable(*placement.MLP_TRAINING_PARAMETERS)
 def tabular_regression(
     data_uri: str,
     target_column: str,
@@ -99,14 +99,154 @@ def tabular_regression(
         canary_traffic_percent: The new model's share of traffic while it is checked.
     """
     ingest = versioned_ingest(data_uri)
+    regression_after_ingest(
+        ingest.outputs["dataset"],
+        target_column=target_column,
+        mlflow_tracking_uri=mlflow_tracking_uri,
+        registered_model_name=registered_model_name,
+        estimator=estimator,
+        hyperparameters=hyperparameters,
+        thresholds=thresholds,
+        seed=seed,
+        time_column=time_column,
+        target_bins=target_bins,
+        min_rows=min_rows,
+        max_missing_rate=max_missing_rate,
+        n_trials=n_trials,
+        search_space=search_space,
+        tuning_metric=tuning_metric,
+        tuning_workers=tuning_workers,
+        champion_relative_margin=champion_relative_margin,
+        champion_min_improvement=champion_min_improvement,
+        champion_alias=champion_alias,
+        deploy_to_cluster=deploy_to_cluster,
+        service_name=service_name,
+        namespace=namespace,
+        canary_traffic_percent=canary_traffic_percent,
+    )
+
+
+def tabular_regression_on_dataset(
+    dataset: Input[Dataset],
+    target_column: str,
+    mlflow_tracking_uri: str,
+    registered_model_name: str = "tabular-regressor",
+    estimator: str = "ridge",
+    hyperparameters: dict = {},  # noqa: B006 (KFP reads defaults from the signature)
+    thresholds: Dict[str, float] = DEFAULT_THRESHOLDS,
+    seed: int = 42,
+    time_column: str = "",
+    target_bins: int = 10,
+    min_rows: int = 100,
+    max_missing_rate: float = 0.05,
+    n_trials: int = 0,
+    search_space: dict = {},  # noqa: B006
+    tuning_metric: str = "rmse",
+    tuning_workers: int = 1,
+    champion_relative_margin: float = 0.05,
+    champion_min_improvement: float = 0.0,
+    champion_alias: str = "champion",
+    deploy_to_cluster: bool = False,
+    service_name: str = "tabular-regressor",
+    namespace: str = "",
+    canary_traffic_percent: int = 10,
+) -> None:
+    """tabular-regression on a Dataset already ingested: what retrain-on-drift nests (regressors).
+
+    The data it checked is the data it trains on, read once.
+
+    Args:
+        dataset: The ingested data (ingest_dataset's output).
+        target_column: The numeric column to predict.
+        mlflow_tracking_uri: MLflow tracking server or database (see tabular-regression).
+        registered_model_name: Name of the model in the MLflow model registry.
+        estimator: scikit-learn regressor by name.
+        hyperparameters: The estimator's hyperparameters.
+        thresholds: Metric name to the value it must reach; an empty dict approves nothing.
+        seed: Seed of the split and of the estimator.
+        time_column: A column to split by time order; empty for the stratified shuffle.
+        target_bins: How many quantile bins of the target the shuffle is stratified on.
+        min_rows: The fewest rows the data may have.
+        max_missing_rate: The largest share of missing values allowed in any feature column.
+        n_trials: Optuna trials tuning the regressor before training (0 skips tuning).
+        search_space: What tuning searches; empty for the regressor's default space.
+        tuning_metric: The validation metric tuning optimizes.
+        tuning_workers: Parallel tuning workers.
+        champion_relative_margin: How far the model may fall behind the champion (a share).
+        champion_min_improvement: Above 0: the model must instead beat the champion by this much.
+        champion_alias: The MLflow alias of the production model (compared, then promoted to).
+        deploy_to_cluster: Deploy the approved model to a KServe InferenceService first.
+        service_name: The InferenceService's name.
+        namespace: Its namespace; empty for the pipeline pod's own.
+        canary_traffic_percent: The new model's share of traffic while it is checked.
+    """
+    regression_after_ingest(
+        dataset,
+        target_column=target_column,
+        mlflow_tracking_uri=mlflow_tracking_uri,
+        registered_model_name=registered_model_name,
+        estimator=estimator,
+        hyperparameters=hyperparameters,
+        thresholds=thresholds,
+        seed=seed,
+        time_column=time_column,
+        target_bins=target_bins,
+        min_rows=min_rows,
+        max_missing_rate=max_missing_rate,
+        n_trials=n_trials,
+        search_space=search_space,
+        tuning_metric=tuning_metric,
+        tuning_workers=tuning_workers,
+        champion_relative_margin=champion_relative_margin,
+        champion_min_improvement=champion_min_improvement,
+        champion_alias=champion_alias,
+        deploy_to_cluster=deploy_to_cluster,
+        service_name=service_name,
+        namespace=namespace,
+        canary_traffic_percent=canary_traffic_percent,
+    )
+
+
+def regression_after_ingest(
+    dataset: object,
+    *,
+    target_column: str,
+    mlflow_tracking_uri: str,
+    registered_model_name: str,
+    estimator: str,
+    hyperparameters: dict,
+    thresholds: Dict[str, float],
+    seed: int,
+    time_column: str,
+    target_bins: int,
+    min_rows: int,
+    max_missing_rate: float,
+    n_trials: int,
+    search_space: dict,
+    tuning_metric: str,
+    tuning_workers: int,
+    champion_relative_margin: float,
+    champion_min_improvement: float,
+    champion_alias: str,
+    deploy_to_cluster: bool,
+    service_name: str,
+    namespace: str,
+    canary_traffic_percent: int,
+) -> None:
+    """Adds tabular-regression's steps after ingest: validate, split, tune or not, train, evaluate,
+    gate, and release or record the rejection.
+
+    One definition for both pipelines that run them; the keyword arguments are their parameters
+    of the same names, ``dataset`` the ingested Dataset (an output channel or an input).
+    """
     validate = data.validate_regression_dataset(
-        dataset=ingest.outputs["dataset"],
+        dataset=dataset,
         target_column=target_column,
         min_rows=min_rows,
         max_missing_rate=max_missing_rate,
     )
     split = data.split_regression_dataset(
-        dataset=ingest.outputs["dataset"],
+        dataset=dataset,
         target_column=target_column,
         seed=seed,
         target_bins=target_bins,
@@ -170,3 +310,11 @@ def tabular_regression(
         canary_traffic_percent=canary_traffic_percent,
     )
     credentials.attach_to_every_step()  # optional secrets; see pipelines/credentials.py
+
+
+# @dsl.pipeline runs the function when applied: both pipelines are made here, once
+# regression_after_ingest, which they call, is defined.
+tabular_regression = dsl.pipeline(name=NAME)(
+    placement.gpu_capable(*placement.MLP_TRAINING_PARAMETERS)(tabular_regression)
+)
+tabular_regression_on_dataset = dsl.pipeline(name=ON_DATASET_NAME)(tabular_regression_on_dataset)

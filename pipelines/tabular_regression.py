@@ -10,11 +10,11 @@ from typing import Dict
 from kfp import dsl
 from kfp.dsl import Dataset, Input
 
-from kfp_mlops.components import data, evaluation, tuning
-from kfp_mlops.pipelines import credentials, placement, time_limits
+from kfp_mlops.components import data, evaluation
+from kfp_mlops.pipelines import credentials, placement
 from kfp_mlops.pipelines.data_steps import versioned_ingest
 from kfp_mlops.pipelines.release import release_if_approved
-from kfp_mlops.pipelines.tuning import tune_hyperparameters
+from kfp_mlops.pipelines.training_steps import arguments_for, tuned_training
 
 NAME = "tabular-regression"
 ON_DATASET_NAME = "tabular-regression-on-dataset"
@@ -100,29 +100,7 @@ def tabular_regression(
     """
     ingest = versioned_ingest(data_uri)
     regression_after_ingest(
-        ingest.outputs["dataset"],
-        target_column=target_column,
-        mlflow_tracking_uri=mlflow_tracking_uri,
-        registered_model_name=registered_model_name,
-        estimator=estimator,
-        hyperparameters=hyperparameters,
-        thresholds=thresholds,
-        seed=seed,
-        time_column=time_column,
-        target_bins=target_bins,
-        min_rows=min_rows,
-        max_missing_rate=max_missing_rate,
-        n_trials=n_trials,
-        search_space=search_space,
-        tuning_metric=tuning_metric,
-        tuning_workers=tuning_workers,
-        champion_relative_margin=champion_relative_margin,
-        champion_min_improvement=champion_min_improvement,
-        champion_alias=champion_alias,
-        deploy_to_cluster=deploy_to_cluster,
-        service_name=service_name,
-        namespace=namespace,
-        canary_traffic_percent=canary_traffic_percent,
+        ingest.outputs["dataset"], **arguments_for(regression_after_ingest, locals())
     )
 
 
@@ -180,31 +158,7 @@ def tabular_regression_on_dataset(
         namespace: Its namespace; empty for the pipeline pod's own.
         canary_traffic_percent: The new model's share of traffic while it is checked.
     """
-    regression_after_ingest(
-        dataset,
-        target_column=target_column,
-        mlflow_tracking_uri=mlflow_tracking_uri,
-        registered_model_name=registered_model_name,
-        estimator=estimator,
-        hyperparameters=hyperparameters,
-        thresholds=thresholds,
-        seed=seed,
-        time_column=time_column,
-        target_bins=target_bins,
-        min_rows=min_rows,
-        max_missing_rate=max_missing_rate,
-        n_trials=n_trials,
-        search_space=search_space,
-        tuning_metric=tuning_metric,
-        tuning_workers=tuning_workers,
-        champion_relative_margin=champion_relative_margin,
-        champion_min_improvement=champion_min_improvement,
-        champion_alias=champion_alias,
-        deploy_to_cluster=deploy_to_cluster,
-        service_name=service_name,
-        namespace=namespace,
-        canary_traffic_percent=canary_traffic_percent,
-    )
+    regression_after_ingest(dataset, **arguments_for(regression_after_ingest, locals()))
 
 
 def regression_after_ingest(
@@ -252,33 +206,18 @@ def regression_after_ingest(
         target_bins=target_bins,
         time_column=time_column,
     ).after(validate)
-    with dsl.If(n_trials > 0, name="tuning"):
-        tune = tune_hyperparameters(
-            train=split.outputs["train"],
-            validation=split.outputs["validation"],
-            target_column=target_column,
-            estimator=estimator,
-            search_space=search_space,
-            hyperparameters=hyperparameters,
-            metric=tuning_metric,
-            n_trials=n_trials,
-            n_workers=tuning_workers,
-            seed=seed,
-        )
-    with dsl.Else(name="no-tuning"):
-        given = tuning.given_regressor_hyperparameters(
-            estimator=estimator, hyperparameters=hyperparameters
-        )
-    train = placement.tabular_training(
-        train=split.outputs["train"],
-        validation=split.outputs["validation"],
+    train = tuned_training(
+        split,
         target_column=target_column,
         estimator=estimator,
-        hyperparameters=dsl.OneOf(tune.outputs["best_hyperparameters"], given.output),
+        hyperparameters=hyperparameters,
         seed=seed,
+        n_trials=n_trials,
+        search_space=search_space,
+        tuning_metric=tuning_metric,
+        tuning_workers=tuning_workers,
         task="regression",
     )
-    time_limits.limit(train, time_limits.TRAINING_SECONDS)
     evaluate = evaluation.evaluate_regressor(
         model=train.outputs["model"],
         test=split.outputs["test"],

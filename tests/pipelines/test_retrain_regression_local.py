@@ -64,6 +64,9 @@ def test_drifted_data_retrains_the_regression_champion_as_a_regressor(
     monitoring = summary["monitoring"]
     assert monitoring["drift_detected"] is True and monitoring["retrain"] is True
     assert set(SHIFTED) <= set(monitoring["drifted_features"])
+    # check_model_quality scored the champion as a regressor: its regression metrics, by default
+    quality = [reason for reason in monitoring["reasons"] if reason.startswith("quality: ")]
+    assert sorted(reason.split()[1] for reason in quality) == ["mae", "r2", "rmse"], quality
     steps = step_statuses(summary)
     for step in (
         "check-model-quality",

@@ -383,18 +383,25 @@ def tabular_training(
     estimator: object,
     hyperparameters: object,
     seed: object,
+    task: str = "classification",
 ) -> pipeline_task.PipelineTask:
-    """tabular-classification's training step: ``train_sklearn``, or the MLP on a GPU build.
+    """The tabular pipelines' training step: scikit-learn, or the PyTorch MLP on a GPU build.
 
-    Outside GPU builds it is ``training.train_sklearn`` with these arguments. Built with a GPU
-    profile, it is ``training.train_pytorch`` (architecture ``mlp``) placed by :func:`gpu_step`,
-    taking the pipeline parameters :data:`MLP_TRAINING_PARAMETERS` (the pipeline declares them
-    with :func:`gpu_capable`). Its output is ``model`` either way.
+    Outside GPU builds it is ``training.train_sklearn`` (``train_sklearn_regressor`` for ``task``
+    regression) with these arguments. Built with a GPU profile, it is ``training.train_pytorch``
+    (architecture ``mlp``; for regression with ``task="regression"``, an MSE loss and one output)
+    placed by :func:`gpu_step`, taking the pipeline parameters :data:`MLP_TRAINING_PARAMETERS`
+    (the pipeline declares them with :func:`gpu_capable`). Its output is ``model`` either way.
     """
     from kfp_mlops.components import training
 
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task {task!r} is not classification or regression")
     if current_options().gpu is None:
-        return training.train_sklearn(
+        component = (
+            training.train_sklearn_regressor if task == "regression" else training.train_sklearn
+        )
+        return component(
             train=train,
             validation=validation,
             target_column=target_column,
@@ -402,6 +409,8 @@ def tabular_training(
             hyperparameters=hyperparameters,
             seed=seed,
         )
+    # The classifier's task is train_pytorch's default: left out, its compiled YAML stays as it was.
+    task_argument = {"task": task} if task == "regression" else {}
     return gpu_step(
         training.train_pytorch,
         train=train,
@@ -412,4 +421,5 @@ def tabular_training(
         max_epochs=build_parameter("mlp_max_epochs"),
         checkpoint_uri=build_parameter("checkpoint_uri"),
         seed=seed,
+        **task_argument,
     )

@@ -1,10 +1,14 @@
 """The retrain-on-drift pipeline: check new data against the training reference, retrain if needed.
 
-The retraining is tabular-classification on the current data, nested as a sub-pipeline
-(tabular-classification-on-dataset: the same steps after ingest, from the same definition), so
-that training, evaluation, the gates, registration and deployment stay one definition: what
-tabular-classification does, retraining does. It takes the Dataset the checks read, so the current
-data is ingested once and the model is trained on exactly the data that was checked.
+The retraining is the champion's own pipeline on the current data, nested as a sub-pipeline:
+tabular-classification-on-dataset, or tabular-regression-on-dataset when the champion is a
+regressor (its MLflow tag ``task``, which check_model_quality reads and outputs as
+``champion_task``). Each is the same steps after ingest as its pipeline, from the same definition,
+so that training, evaluation, the gates, registration and deployment stay one definition: what
+tabular-classification or tabular-regression does, retraining does. It takes the Dataset the
+checks read, so the current data is ingested once and the model is trained on exactly the data
+that was checked. Without a champion there is no task to read: a retraining (on drift) is a
+classification, as before regression existed.
 """
 
 from typing import Dict
@@ -12,7 +16,7 @@ from typing import Dict
 from kfp import dsl
 
 from kfp_mlops.components import monitoring
-from kfp_mlops.pipelines import credentials
+from kfp_mlops.pipelines import credentials, tabular_regression
 from kfp_mlops.pipelines.data_steps import versioned_ingest
 from kfp_mlops.pipelines.tabular_classification import (
     DEFAULT_THRESHOLDS,
@@ -45,13 +49,18 @@ def retrain_on_drift(
     deploy_to_cluster: bool = False,
     service_name: str = "tabular-classifier",
     namespace: str = "",
+    regression_estimator: str = "ridge",
+    regression_hyperparameters: dict = {},  # noqa: B006
+    regression_thresholds: Dict[str, float] = tabular_regression.DEFAULT_THRESHOLDS,
+    target_bins: int = 10,
 ) -> None:
     """Retrains on newly labelled data when it drifted from the reference or the champion decayed.
 
     The drift check compares the current data with the training reference feature by feature;
-    the quality check scores the champion on it. When either finds a problem,
-    tabular-classification runs, nested, on the current data as already ingested; otherwise the
-    decision to keep the model is recorded.
+    the quality check scores the champion on it. When either finds a problem, the champion's
+    pipeline runs, nested, on the current data as already ingested: tabular-regression when the
+    champion's MLflow tag task is regression, else tabular-classification; otherwise the decision
+    to keep the model is recorded.
 
     Args:
         reference_uri: The data the current model was trained on (CSV or Parquet: local path,
@@ -81,6 +90,11 @@ def retrain_on_drift(
             before promoting it to champion (see tabular-classification); needs a cluster.
         service_name: The InferenceService's name.
         namespace: Its namespace; empty for the pipeline pod's own.
+        regression_estimator: The retrained model's scikit-learn regressor when the champion is a
+            regressor (see tabular-regression).
+        regression_hyperparameters: That regressor's hyperparameters.
+        regression_thresholds: The retrained regressor's metric gate (see tabular-regression).
+        target_bins: The quantile bins of the target a regressor's split is stratified on.
     """
     reference = versioned_ingest(reference_uri)
     current = versioned_ingest(current_uri)
@@ -108,25 +122,45 @@ def retrain_on_drift(
         quality_reasons=quality.outputs["reasons"],
     )
     with dsl.If(decision.outputs["retrain"] == True, name="retrain"):  # noqa: E712
-        tabular_classification_on_dataset(
-            dataset=current.outputs["dataset"],
-            target_column=target_column,
-            mlflow_tracking_uri=mlflow_tracking_uri,
-            data_uri=current_uri,
-            registered_model_name=registered_model_name,
-            champion_alias=champion_alias,
-            estimator=estimator,
-            hyperparameters=hyperparameters,
-            thresholds=thresholds,
-            seed=seed,
-            time_column=time_column,
-            min_rows=min_rows,
-            max_missing_rate=max_missing_rate,
-            min_class_balance=min_class_balance,
-            deploy_to_cluster=deploy_to_cluster,
-            service_name=service_name,
-            namespace=namespace,
-        )
+        with dsl.If(quality.outputs["champion_task"] == "regression", name="retrain-regressor"):
+            tabular_regression.tabular_regression_on_dataset(
+                dataset=current.outputs["dataset"],
+                target_column=target_column,
+                mlflow_tracking_uri=mlflow_tracking_uri,
+                registered_model_name=registered_model_name,
+                champion_alias=champion_alias,
+                estimator=regression_estimator,
+                hyperparameters=regression_hyperparameters,
+                thresholds=regression_thresholds,
+                seed=seed,
+                time_column=time_column,
+                target_bins=target_bins,
+                min_rows=min_rows,
+                max_missing_rate=max_missing_rate,
+                deploy_to_cluster=deploy_to_cluster,
+                service_name=service_name,
+                namespace=namespace,
+            )
+        with dsl.Else(name="retrain-classifier"):
+            tabular_classification_on_dataset(
+                dataset=current.outputs["dataset"],
+                target_column=target_column,
+                mlflow_tracking_uri=mlflow_tracking_uri,
+                data_uri=current_uri,
+                registered_model_name=registered_model_name,
+                champion_alias=champion_alias,
+                estimator=estimator,
+                hyperparameters=hyperparameters,
+                thresholds=thresholds,
+                seed=seed,
+                time_column=time_column,
+                min_rows=min_rows,
+                max_missing_rate=max_missing_rate,
+                min_class_balance=min_class_balance,
+                deploy_to_cluster=deploy_to_cluster,
+                service_name=service_name,
+                namespace=namespace,
+            )
     with dsl.Else(name="keep-model"):
         monitoring.record_no_retraining(reasons=decision.outputs["reasons"])
     credentials.attach_to_every_step()  # optional secrets; see pipelines/credentials.py

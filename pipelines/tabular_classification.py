@@ -7,11 +7,11 @@ from typing import Dict
 from kfp import dsl
 from kfp.dsl import Dataset, Input
 
-from kfp_mlops.components import evaluation, registry, tuning
-from kfp_mlops.pipelines import credentials, placement, time_limits
+from kfp_mlops.components import evaluation, registry
+from kfp_mlops.pipelines import credentials, placement
 from kfp_mlops.pipelines.data_steps import checked_splits, validated_splits
 from kfp_mlops.pipelines.release import release_if_approved
-from kfp_mlops.pipelines.tuning import tune_hyperparameters
+from kfp_mlops.pipelines.training_steps import arguments_for, tuned_training
 
 NAME = "tabular-classification"
 ON_DATASET_NAME = "tabular-classification-on-dataset"
@@ -102,29 +102,7 @@ def tabular_classification(
         min_class_balance,
         time_column=time_column,
     )
-    train_gate_release(
-        split,
-        data_uri=data_uri,
-        target_column=target_column,
-        mlflow_tracking_uri=mlflow_tracking_uri,
-        registered_model_name=registered_model_name,
-        estimator=estimator,
-        hyperparameters=hyperparameters,
-        thresholds=thresholds,
-        seed=seed,
-        n_trials=n_trials,
-        search_space=search_space,
-        tuning_metric=tuning_metric,
-        tuning_workers=tuning_workers,
-        champion_relative_margin=champion_relative_margin,
-        champion_min_improvement=champion_min_improvement,
-        champion_alias=champion_alias,
-        deploy_to_cluster=deploy_to_cluster,
-        service_name=service_name,
-        namespace=namespace,
-        serving_format=serving_format,
-        canary_traffic_percent=canary_traffic_percent,
-    )
+    train_gate_release(split, **arguments_for(train_gate_release, locals()))
 
 
 def tabular_classification_on_dataset(
@@ -194,29 +172,7 @@ def tabular_classification_on_dataset(
         min_class_balance,
         time_column=time_column,
     )
-    train_gate_release(
-        split,
-        data_uri=data_uri,
-        target_column=target_column,
-        mlflow_tracking_uri=mlflow_tracking_uri,
-        registered_model_name=registered_model_name,
-        estimator=estimator,
-        hyperparameters=hyperparameters,
-        thresholds=thresholds,
-        seed=seed,
-        n_trials=n_trials,
-        search_space=search_space,
-        tuning_metric=tuning_metric,
-        tuning_workers=tuning_workers,
-        champion_relative_margin=champion_relative_margin,
-        champion_min_improvement=champion_min_improvement,
-        champion_alias=champion_alias,
-        deploy_to_cluster=deploy_to_cluster,
-        service_name=service_name,
-        namespace=namespace,
-        serving_format=serving_format,
-        canary_traffic_percent=canary_traffic_percent,
-    )
+    train_gate_release(split, **arguments_for(train_gate_release, locals()))
 
 
 def train_gate_release(
@@ -251,30 +207,18 @@ def train_gate_release(
     The steps of tabular-classification after the data steps, in one definition for both
     pipelines that run them; the keyword arguments are their parameters of the same names.
     """
-    with dsl.If(n_trials > 0, name="tuning"):
-        tune = tune_hyperparameters(
-            train=split.outputs["train"],
-            validation=split.outputs["validation"],
-            target_column=target_column,
-            estimator=estimator,
-            search_space=search_space,
-            hyperparameters=hyperparameters,
-            metric=tuning_metric,
-            n_trials=n_trials,
-            n_workers=tuning_workers,
-            seed=seed,
-        )
-    with dsl.Else(name="no-tuning"):
-        given = tuning.given_hyperparameters(estimator=estimator, hyperparameters=hyperparameters)
-    train = placement.tabular_training(
-        train=split.outputs["train"],
-        validation=split.outputs["validation"],
+    train = tuned_training(
+        split,
         target_column=target_column,
         estimator=estimator,
-        hyperparameters=dsl.OneOf(tune.outputs["best_hyperparameters"], given.output),
+        hyperparameters=hyperparameters,
         seed=seed,
+        n_trials=n_trials,
+        search_space=search_space,
+        tuning_metric=tuning_metric,
+        tuning_workers=tuning_workers,
+        task="classification",
     )
-    time_limits.limit(train, time_limits.TRAINING_SECONDS)
     evaluate = evaluation.evaluate_classifier(
         model=train.outputs["model"],
         test=split.outputs["test"],

@@ -45,7 +45,7 @@ def _build_options(
     default=None,
     help="Run the GPU-capable training steps on this hardware profile: nvidia-gpu, nvidia-t4, "
     "nvidia-l4, nvidia-a100, nvidia-a100x4, or a JSON/YAML file of HardwareProfile fields. "
-    "tabular-classification then trains the PyTorch MLP.",
+    "tabular-classification and tabular-regression then train the PyTorch MLP.",
 )
 @click.option(
     "--gpu-parameters",

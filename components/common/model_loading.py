@@ -14,7 +14,8 @@ run code on load is stopped here, before it reaches a cluster.
 
 A PyTorch Model directory (``train_pytorch``, recognized by its manifest) is the exception: its
 model file is the ONNX export (``model/1/model.onnx``, what KServe's Triton runtime serves), loaded
-with ONNX Runtime behind the same ``predict``/``predict_proba`` (``training.torch_artifact``).
+with ONNX Runtime behind the same ``predict``/``predict_proba`` (``predict`` alone for a regressor;
+``common.torch_artifact``).
 """
 
 import pickle
@@ -146,7 +147,7 @@ def load_model_file(path: str | Path) -> Any:
     """
     torch_dir = torch_artifact.torch_model_dir_of(path)
     if torch_dir is not None:
-        return torch_artifact.load_onnx_classifier(torch_dir)
+        return torch_artifact.load_onnx_model(torch_dir)
     # joblib.load builds its unpickler from the module global and has no parameter to choose
     # another, so the global is swapped for the duration of the load (under a lock, restored after).
     with _LOAD_LOCK:

@@ -6,7 +6,9 @@ Two layouts, one per training component:
   and records its layout in the Model's ``onnx`` metadata (see
   ``kfp_mlops.components.training.onnx_export``): one graph input per feature column,
   ``[rows, 1]``, FP32 for numbers (NaN when missing) and BYTES for text (the empty string when
-  missing); outputs ``label`` and ``probabilities`` (:class:`OnnxClassifier`, :func:`v2_request`).
+  missing); outputs ``label`` and ``probabilities`` (:class:`OnnxClassifier`, :func:`v2_request`);
+  ``train_sklearn_regressor`` the same inputs and one output, ``predictions``, FP32 ``[rows, 1]``
+  (:class:`OnnxRegressor`).
 - ``train_pytorch`` writes the Model directory itself as a Triton model repository (see
   ``kfp_mlops.components.common.torch_artifact``): the model ``model`` takes one FP32 input
   ``features``, ``[rows, n_features]`` in ``feature_columns`` order, and answers one FP32 output
@@ -119,6 +121,16 @@ class OnnxClassifier:
         feeds = {name: array for name, _, array in self.layout.tensors(frame)}
         labels, probabilities = self.session.run(["label", "probabilities"], feeds)
         return np.asarray(labels).reshape(-1), np.asarray(probabilities)
+
+
+class OnnxRegressor(OnnxClassifier):
+    """A regressor's ONNX export (``train_sklearn_regressor``): one output, ``predictions``."""
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """The predicted number of each row of ``frame``, float32 ``[rows]``."""
+        feeds = {name: array for name, _, array in self.layout.tensors(frame)}
+        (predictions,) = self.session.run(["predictions"], feeds)
+        return np.asarray(predictions).reshape(-1)
 
 
 def v2_request(layout: OnnxLayout, frame: pd.DataFrame, request_id: str) -> dict[str, object]:

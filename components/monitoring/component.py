@@ -88,14 +88,24 @@ def check_model_quality(
     quality_metrics: Output[Metrics],
     report: Output[Markdown],
     alias: str = "champion",
-    metric_names: List[str] = ["accuracy", "f1", "roc_auc"],  # noqa: B006 (KFP default)
+    metric_names: Optional[List[str]] = None,
     max_degradation: float = 0.05,
-) -> NamedTuple("Outputs", [("degraded", bool), ("reasons", List[str]), ("champion_version", str)]):
+) -> NamedTuple(
+    "Outputs",
+    [
+        ("degraded", bool),
+        ("reasons", List[str]),
+        ("champion_version", str),
+        ("champion_task", str),
+    ],
+):
     """Scores the champion on newly labelled data and flags a degradation of its metrics.
 
     The champion is the registered model version the alias points at; its recorded metrics are
     those of the MLflow run that logged it. A metric degrades when it is worse than recorded by
-    more than max_degradation of the recorded value (log_loss: higher is worse). Without a
+    more than max_degradation of the recorded value (log_loss and the regression error metrics:
+    higher is worse). A champion whose MLflow tag task is regression is scored as a regressor
+    (rmse, mae, r2 watched by default). Without a
     champion there is nothing to compare and nothing is degraded. Credentials come from the
     environment (MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN).
 
@@ -106,7 +116,9 @@ def check_model_quality(
             tracking server.
         registered_model_name: The registered model.
         alias: The alias that names the champion.
-        metric_names: The metrics watched (accuracy, precision, recall, f1, roc_auc, log_loss).
+        metric_names: The metrics watched (accuracy, precision, recall, f1, roc_auc, log_loss; for
+            a regressor rmse, mae, r2, mape, median_absolute_error, max_error); unset: accuracy,
+            f1 and roc_auc for a classifier, rmse, mae and r2 for a regressor.
         max_degradation: The largest relative worsening tolerated: 0.05 is 5 %.
 
     Returns:
@@ -117,6 +129,8 @@ def check_model_quality(
         reasons: One line per watched metric, degraded ones first, e.g. "accuracy 0.8812 vs
             0.9561 recorded (-7.8%): degraded beyond 5%".
         champion_version: The champion's version number, empty when there is none.
+        champion_task: The champion's task (its MLflow tag task: classification or regression;
+            classification when an older version has no tag), empty when there is none.
     """
     from collections import namedtuple
 
@@ -137,8 +151,9 @@ def check_model_quality(
         quality_metrics.log_metric(name, value)
     version = result.champion.version if result.champion else ""
     report.metadata.update({"degraded": result.degraded, "champion_version": version})
-    outputs = namedtuple("Outputs", ["degraded", "reasons", "champion_version"])
-    return outputs(result.degraded, result.reasons, version)
+    task = result.champion.tags.get("task", "classification") if result.champion else ""
+    outputs = namedtuple("Outputs", ["degraded", "reasons", "champion_version", "champion_task"])
+    return outputs(result.degraded, result.reasons, version, task)
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)

@@ -2,9 +2,10 @@
 
 The logged MLflow model is the artifact's ONNX export (``mlflow.onnx``; what KServe's Triton
 runtime serves and what evaluation scored), with a signature and input example from a few test
-rows; its pyfunc answers class probabilities. The whole artifact directory (state dict, TorchScript,
-Triton configs, manifest) is logged beside it under ``pytorch_model/``, so the registered version
-keeps every format training wrote.
+rows; its pyfunc answers class probabilities (a classifier) or the predicted numbers, ``[rows, 1]``
+(a regressor). The whole artifact directory (state dict, TorchScript, Triton configs, manifest) is
+logged beside it under ``pytorch_model/``, so the registered version keeps every format training
+wrote.
 """
 
 from collections.abc import Mapping
@@ -30,12 +31,12 @@ def log_pytorch_model(
 
     Must run inside an active MLflow run.
     """
-    classifier = torch_artifact.load_onnx_classifier(model_dir)
+    model = torch_artifact.load_onnx_model(model_dir)
     rows = example.astype("float32")
     logged = mlflow.onnx.log_model(
-        onnx.load(str(classifier.path)),
+        onnx.load(str(model.path)),
         name="model",
-        signature=infer_signature(rows, classifier.predict_proba(rows)),
+        signature=infer_signature(rows, model.raw_output(rows)),
         input_example=rows,
         pip_requirements=[f"{name}=={version(name)}" for name in REQUIREMENTS],
         metadata=dict(model_metadata),

@@ -37,7 +37,8 @@ def serve_check(
     when an answer differs from the model file's offline predictions, and names the URL and the
     reason when the server does not start or refuses the model file. When the Model carries an ONNX
     export, the same rows go through it in ONNX Runtime and its labels must equal the sklearn
-    model's on at least onnx_min_agreement of them (the export computes in float32).
+    model's on at least onnx_min_agreement of them (the export computes in float32); a regressor's
+    export must answer predictions whose R² against the sklearn model's is at least 0.999.
 
     Args:
         model: A Model directory from train_sklearn (one model.joblib) or train_pytorch; its
@@ -53,7 +54,8 @@ def serve_check(
             ONNX comparison.
         serving_metrics: rows_checked and, per protocol (v1_rows, v1_pandas, v2), single-row
             latency p50 and p95 and the latency of one request holding every row, in ms; with an
-            ONNX export, onnx_label_agreement and onnx_max_probability_difference.
+            ONNX export, onnx_label_agreement and onnx_max_probability_difference (a regressor:
+            onnx_prediction_r2, onnx_rows_within_rounding, onnx_max_prediction_difference).
         endpoint: Base URL the model was served at during the check (127.0.0.1; it stops with the
             step).
         rows_checked: Number of test rows sent in each protocol.

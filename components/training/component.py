@@ -81,14 +81,20 @@ def train_pytorch(
     checkpoint_uri: Optional[str] = None,
     mixed_precision: str = "auto",
     seed: int = 42,
+    task: str = "classification",
 ) -> None:
-    """Trains a PyTorch classifier (MLP or CNN) on CPU or GPUs; exports TorchScript and ONNX.
+    """Trains a PyTorch classifier or regressor (MLP or CNN) on CPU or GPUs; exports it to ONNX.
+
+    The exports are ONNX and TorchScript.
 
     The numeric and boolean columns of the splits are read with pyarrow straight into tensors. The
     step trains on CUDA when a GPU is visible (data-parallel over all visible GPUs with DDP under
     torchrun when there are several; bf16 or fp16 autocast) and on the CPU otherwise, stops early
     when the validation loss has not improved for ``patience`` epochs, and logs one line per epoch
-    (train loss, validation loss and accuracy, samples per second). Every ``checkpoint_every``
+    (train loss, validation loss and accuracy or, for a regressor, RMSE, samples per second). A
+    regressor minimizes the mean squared error of the target standardized with the train split's
+    mean and standard deviation, and answers numbers in the target's units. Every
+    ``checkpoint_every``
     epochs it writes a checkpoint; run again with the same inputs, it resumes from the newest one
     and logs from which epoch. As a Vertex AI CustomJob of several replicas (``kfp-mlops compile
     --target vertex --nodes N``) each replica is one node of the same DDP training, placed by the
@@ -98,7 +104,7 @@ def train_pytorch(
         train: The training rows (Parquet); numeric and boolean columns but the target are the
             features (NaN or null is a missing value, filled with the train split's median).
         validation: The validation rows (Parquet), for early stopping.
-        target_column: The label column.
+        target_column: The label column (a regressor: the numeric column to predict).
         architecture: ``mlp`` (tabular rows) or ``cnn`` (images stored one pixel per column,
             e.g. the 64 columns of scikit-learn's 8x8 digits).
         hyperparameters: The architecture's hyperparameters; mlp: ``hidden_sizes`` ([128, 64]),
@@ -119,16 +125,20 @@ def train_pytorch(
         mixed_precision: ``auto`` (bf16 on GPUs that support it, fp16 on older ones, none on the
             CPU), ``bf16``, ``fp16`` or ``off``.
         seed: Seed of the initial weights, the shuffles and dropout.
+        task: ``classification`` (cross-entropy; answers class probabilities) or ``regression``
+            (MSE; answers one number per row, and the target must be numeric and finite).
 
     Returns:
         model: A model repository for KServe's Triton runtime (kserve-tritonserver, modelFormat
             onnx): Triton models ``model`` (ONNX, model/1/model.onnx) and ``model_torchscript``
             (TorchScript, model_torchscript/1/model.pt), both taking FP32 [batch, features] and
-            answering class probabilities; plus state_dict.pt and kfp_mlops_model.json (the
-            manifest). Metadata: framework (pytorch), architecture, estimator
-            (pytorch_<architecture>), hyperparameters, training, feature_columns,
-            excluded_columns, target_column, classes, train_fingerprint, train_rows,
-            validation_rows, validation_accuracy, validation_loss, best_epoch, epochs_trained,
+            answering class probabilities (a regressor: FP32 [batch, 1] ``predictions``); plus
+            state_dict.pt and kfp_mlops_model.json (the manifest). Metadata: framework
+            (pytorch), task, architecture, estimator (pytorch_<architecture>), hyperparameters,
+            training, feature_columns, excluded_columns, target_column, classes (a classifier),
+            train_fingerprint, train_rows, validation_rows, validation_accuracy (a classifier) or
+            validation_rmse and validation_r2 (a regressor), validation_loss, best_epoch,
+            epochs_trained,
             stopped_early, resumed_from_epoch, device, processes, precision, samples_per_second,
             checkpoint_location, torch_version.
     """
@@ -148,6 +158,7 @@ def train_pytorch(
         checkpoint_every=checkpoint_every,
         mixed_precision=mixed_precision,
         seed=seed,
+        task=task,
     )
     metadata = train_pytorch_to_directory(
         train.path, validation.path, model.path, target_column, settings, checkpoint_uri
@@ -187,8 +198,9 @@ def train_pytorch_distributed(
     checkpoint_uri: Optional[str] = None,
     mixed_precision: str = "auto",
     seed: int = 42,
+    task: str = "classification",
 ) -> None:
-    """Trains train_pytorch's classifier on several nodes with a Kubeflow Trainer TrainJob.
+    """Trains train_pytorch's classifier or regressor on several nodes with a Kubeflow TrainJob.
 
     The step copies the splits to ``shared_storage``, creates a TrainJob of the ``runtime``
     ClusterTrainingRuntime (torchrun on every node, DDP over all processes of all nodes: NCCL on
@@ -231,6 +243,7 @@ def train_pytorch_distributed(
             of the same training resumes from them.
         mixed_precision: auto, bf16, fp16 or off.
         seed: Seed of the initial weights, the shuffles and dropout.
+        task: classification or regression, as for train_pytorch.
 
     Returns:
         model: Exactly train_pytorch's Model (Triton repository with ONNX and TorchScript,
@@ -256,6 +269,7 @@ def train_pytorch_distributed(
         checkpoint_every=checkpoint_every,
         mixed_precision=mixed_precision,
         seed=seed,
+        task=task,
     )
     where = Cluster(
         shared=shared_storage,

@@ -18,13 +18,16 @@ The graph has one input per feature column, shape ``[rows, 1]``: ``FP32`` for nu
 (a missing value is NaN), ``BYTES`` (strings) for categorical ones (a missing value is the empty
 string). Input names are the column names as skl2onnx sanitizes them (``mean radius`` becomes
 ``mean_radius``); the metadata maps each column to its input. Outputs: ``label`` (the predicted
-class) and ``probabilities`` (one column per class, in ``classes`` order).
+class) and ``probabilities`` (one column per class, in ``classes`` order); a regressor's (the
+Pipeline's last step is ``regressor``, metadata ``task: regression``): ``predictions``, FP32
+``[rows, 1]``.
 
 Differences from the joblib model, by construction:
 
 - Numbers are float32 in the graph. A value within float32 rounding of a tree's split threshold
   can take the other branch, which moves that tree's vote; the serve-check compares both models
-  on the test rows before anything is deployed.
+  on the test rows before anything is deployed. A regressor's predictions are float32 too, and
+  are compared within a relative tolerance (see the serve-check).
 - The categorical imputers of the joblib model replace NaN and None; an ONNX string tensor holds
   neither, so the exported graph replaces the empty string with the same fitted value.
 """
@@ -52,6 +55,8 @@ MODEL_VERSION = "1"
 ONNX_FILE = "model.onnx"
 LABEL_OUTPUT = "label"
 PROBABILITIES_OUTPUT = "probabilities"
+PREDICTIONS_OUTPUT = "predictions"
+"""A regressor's one output: the predicted number of each row, FP32 ``[rows, 1]``."""
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 """ONNX opsets: 17 for the default domain, 3 for the ML domain (ONNX Runtime 1.14 and later,
 Triton 23.02 and later)."""
@@ -75,10 +80,11 @@ class OnnxExport:
     inputs: list[OnnxInput]
     label_datatype: str
     classes: int
+    task: str = "classification"
 
     def metadata(self) -> dict[str, object]:
         """JSON-ready metadata: paths relative to the model directory, inputs, outputs, opsets."""
-        return {
+        found: dict[str, object] = {
             "exported": True,
             "repository": REPOSITORY_DIR,
             "model_name": MODEL_NAME,
@@ -88,6 +94,10 @@ class OnnxExport:
             "label_datatype": self.label_datatype,
             "opset": dict(sorted(TARGET_OPSET.items())),
         }
+        if self.task == "regression":
+            found.update(task="regression", outputs=[PREDICTIONS_OUTPUT])
+            del found["label_datatype"]
+        return found
 
 
 def _label_datatype(classes: np.ndarray) -> str:
@@ -132,7 +142,21 @@ def _convertible_copy(model: Pipeline, layout: FeatureLayout) -> Pipeline:
     return converted
 
 
-def _config_pbtxt(inputs: list[OnnxInput], label_datatype: str, classes: int) -> str:
+def _outputs_pbtxt(label_datatype: str | None, classes: int) -> list[str]:
+    if label_datatype is None:  # a regressor
+        return [
+            f'  {{\n    name: "{PREDICTIONS_OUTPUT}"\n    data_type: TYPE_FP32\n'
+            "    dims: [ -1, 1 ]\n  }"
+        ]
+    return [
+        f'  {{\n    name: "{LABEL_OUTPUT}"\n    data_type: {_TRITON_TYPES[label_datatype]}\n'
+        "    dims: [ -1 ]\n  },",
+        f'  {{\n    name: "{PROBABILITIES_OUTPUT}"\n    data_type: TYPE_FP32\n'
+        f"    dims: [ -1, {classes} ]\n  }}",
+    ]
+
+
+def _config_pbtxt(inputs: list[OnnxInput], label_datatype: str | None, classes: int) -> str:
     """Triton's model configuration: no batching dimension, every row count accepted."""
     lines = [
         f'name: "{MODEL_NAME}"',
@@ -146,16 +170,7 @@ def _config_pbtxt(inputs: list[OnnxInput], label_datatype: str, classes: int) ->
         for item in inputs
     ]
     lines.append(",\n".join(entries))
-    lines += [
-        "]",
-        "output [",
-        f'  {{\n    name: "{LABEL_OUTPUT}"\n    data_type: {_TRITON_TYPES[label_datatype]}\n'
-        "    dims: [ -1 ]\n  },",
-        f'  {{\n    name: "{PROBABILITIES_OUTPUT}"\n    data_type: TYPE_FP32\n'
-        f"    dims: [ -1, {classes} ]\n  }}",
-        "]",
-        "",
-    ]
+    lines += ["]", "output [", *_outputs_pbtxt(label_datatype, classes), "]", ""]
     return "\n".join(lines)
 
 
@@ -163,18 +178,21 @@ def export_onnx(model: Pipeline, layout: FeatureLayout, model_dir: Path) -> Onnx
     """Converts the fitted ``model`` with skl2onnx and writes the repository into ``model_dir``.
 
     Args:
-        model: The fitted Pipeline (``preprocess`` ColumnTransformer, then ``classifier``).
+        model: The fitted Pipeline (``preprocess`` ColumnTransformer, then ``classifier`` or
+            ``regressor``).
         layout: The feature columns and their kinds the model was fitted with.
         model_dir: The Model artifact's directory being written (its temporary folder).
 
     Returns:
-        The graph's inputs, label datatype and class count.
+        The graph's inputs, label datatype and class count (a regressor: task regression, no
+        classes).
 
     Raises:
         ComponentInputError: The classes are neither integers nor strings, or skl2onnx has no
             converter for a step of the model (the message names it).
     """
-    label_datatype = _label_datatype(np.asarray(model.classes_))
+    regression = "regressor" in model.named_steps
+    label_datatype = None if regression else _label_datatype(np.asarray(model.classes_))
     initial_types = [
         (column, StringTensorType([None, 1]))
         if column in layout.categorical
@@ -182,16 +200,19 @@ def export_onnx(model: Pipeline, layout: FeatureLayout, model_dir: Path) -> Onnx
         for column in layout.feature_columns
     ]
     converted = _convertible_copy(model, layout)
-    classifier = converted.named_steps["classifier"]
+    classifier = converted.named_steps["regressor" if regression else "classifier"]
+    # A regressor's output is named by final_types (skl2onnx's default name is "variable").
+    settings: dict[str, object] = (
+        {"final_types": [(PREDICTIONS_OUTPUT, FloatTensorType([None, 1]))]}
+        if regression
+        else {"options": {id(classifier): {"zipmap": False}}}
+    )
     try:
         with warnings.catch_warnings():
             # skl2onnx 1.20 hands onnx.helper booleans where ints are expected (harmless).
             warnings.filterwarnings("ignore", category=DeprecationWarning, module="onnx.helper")
             graph = convert_sklearn(
-                converted,
-                initial_types=initial_types,
-                options={id(classifier): {"zipmap": False}},
-                target_opset=TARGET_OPSET,
+                converted, initial_types=initial_types, target_opset=TARGET_OPSET, **settings
             )
     except (RuntimeError, NotImplementedError, TypeError, ValueError) as error:
         raise ComponentInputError(
@@ -203,11 +224,16 @@ def export_onnx(model: Pipeline, layout: FeatureLayout, model_dir: Path) -> Onnx
         OnnxInput(column, name, "BYTES" if column in layout.categorical else "FP32")
         for column, name in zip(layout.feature_columns, names, strict=True)
     ]
-    classes = len(model.classes_)
+    classes = 0 if regression else len(model.classes_)
     version_dir = model_dir / REPOSITORY_DIR / MODEL_NAME / MODEL_VERSION
     version_dir.mkdir(parents=True)
     (version_dir / ONNX_FILE).write_bytes(graph.SerializeToString())
     (version_dir.parent / "config.pbtxt").write_text(
         _config_pbtxt(inputs, label_datatype, classes), encoding="utf-8"
     )
-    return OnnxExport(inputs=inputs, label_datatype=label_datatype, classes=classes)
+    return OnnxExport(
+        inputs=inputs,
+        label_datatype=label_datatype or "",
+        classes=classes,
+        task="regression" if regression else "classification",
+    )

@@ -1,4 +1,6 @@
-"""Parquet splits read with pyarrow straight into tensors: float32 features, int64 class indices.
+"""Parquet splits read with pyarrow straight into tensors: float32 features and the labels.
+
+The labels are int64 class indices (a classifier) or the float32 target (a regressor).
 
 Features are the numeric and boolean columns other than the target, in table order (booleans as
 0/1, nulls as NaN, which the model fills with the train split's medians). Columns of other types
@@ -15,6 +17,7 @@ import pyarrow.compute as pc
 import torch
 
 from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.regression_metrics import check_task, regression_target
 from kfp_mlops.components.common.tables import fingerprint, read_parquet
 
 
@@ -24,7 +27,8 @@ class TensorSplit:
 
     Attributes:
         features: ``[rows, n_features]`` float32, NaN where a value is missing.
-        labels: ``[rows]`` int64 class indices into the model's classes.
+        labels: ``[rows]`` int64 class indices into the model's classes; for a regressor, the
+            float32 target values.
         fingerprint: The content fingerprint of the Parquet table it came from.
     """
 
@@ -133,15 +137,51 @@ class TrainingData:
     classes: list[object]
 
 
-def read_training_data(train_path: str, validation_path: str, target_column: str) -> TrainingData:
+def _regression_data(
+    train_table: pa.Table,
+    validation_path: str,
+    target_column: str,
+    feature_columns: list[str],
+    excluded: list[str],
+) -> TrainingData:
+    """Both splits with the float32 target as labels; no classes."""
+    validation_table = read_parquet(validation_path)
+    if validation_table.num_rows == 0:
+        raise ComponentInputError(f"the validation split {validation_path} has no rows")
+    splits = []
+    for table, what in ((train_table, "train split"), (validation_table, "validation split")):
+        target = regression_target(table, target_column, what).astype(np.float32)
+        features = feature_tensor(table, feature_columns, what)
+        splits.append(TensorSplit(features, torch.from_numpy(target), fingerprint(table)))
+    return TrainingData(splits[0], splits[1], feature_columns, excluded, classes=[])
+
+
+def read_training_data(
+    train_path: str, validation_path: str, target_column: str, task: str = "classification"
+) -> TrainingData:
     """Reads both splits; the train split decides the feature columns and the classes.
+
+    Args:
+        train_path: Parquet file of the training rows.
+        validation_path: Parquet file of the validation rows.
+        target_column: The label (classification) or the number to predict (regression).
+        task: ``classification`` (labels become class indices) or ``regression`` (the target
+            must be numeric and finite; labels are its float32 values).
 
     Raises:
         ComponentInputError: Missing target, no usable feature, missing labels, fewer than two
-            classes, an empty split, or validation labels the train split lacks.
+            classes, an empty split, or validation labels the train split lacks; for a regressor,
+            a target that is not numeric or holds NaN, infinite or missing values.
     """
+    check_task(task)
     train_table = read_parquet(train_path)
     feature_columns, excluded = tensor_columns(train_table, target_column)
+    if task == "regression":
+        if train_table.num_rows == 0:
+            raise ComponentInputError(f"the train split {train_path} has no rows")
+        return _regression_data(
+            train_table, validation_path, target_column, feature_columns, excluded
+        )
     labels = label_values(train_table, target_column, "train split")
     classes = np.unique(labels)
     if len(classes) < 2:

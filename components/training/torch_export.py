@@ -1,9 +1,11 @@
-"""Write a trained classifier as the PyTorch Model artifact: state dict, TorchScript, ONNX.
+"""Write a trained classifier or regressor as the PyTorch Model artifact (state dict, exports).
+
+The exports are TorchScript and ONNX.
 
 The layout is described in :mod:`.torch_artifact`. Both exports are checked before the directory
 is moved into place: the TorchScript file (reloaded with ``torch.jit.load``) and the ONNX file (run
-with onnxruntime) must answer the same probabilities as the trained module on sample rows,
-missing values included.
+with onnxruntime) must answer the same probabilities (a regressor: the same predictions) as the
+trained module on sample rows, missing values included.
 
 ONNX is written by PyTorch's TorchScript-based exporter (``dynamo=False``): the torch.export-based
 one needs the onnxscript package, which this project does not depend on. Both that exporter and
@@ -20,25 +22,32 @@ import torch
 
 from kfp_mlops.components.common.atomic import atomic_directory
 from kfp_mlops.components.common.torch_artifact import (
-    FORMAT,
+    FORMATS,
     MANIFEST_FILE,
     ONNX_FILE,
     ONNX_INPUT,
     ONNX_MODEL,
-    ONNX_OUTPUT,
     STATE_DICT_FILE,
     TORCHSCRIPT_FILE,
     TORCHSCRIPT_INPUT,
     TORCHSCRIPT_MODEL,
     TORCHSCRIPT_OUTPUT,
     TorchOnnxClassifier,
+    TorchOnnxRegressor,
+    output_name,
     triton_config,
 )
-from kfp_mlops.components.training.torch_models import ClassifierModule, ProbabilityModule
+from kfp_mlops.components.training.torch_models import (
+    ClassifierModule,
+    RegressorModule,
+    served_module,
+)
 
 ONNX_OPSET = 17
 EXPORT_TOLERANCE = 1e-4
-"""Largest absolute difference allowed between an export's probabilities and the module's."""
+"""Largest difference allowed between an export's answers and the module's: absolute for
+probabilities; for a regressor's predictions, relative to the target's standard deviation (the
+float32 rounding of a prediction grows with its size)."""
 
 
 class ExportMismatchError(RuntimeError):
@@ -52,9 +61,9 @@ def _sample_rows(features: torch.Tensor, rows: int = 64) -> torch.Tensor:
     return torch.cat([sample, missing])
 
 
-def _check(name: str, produced: np.ndarray, expected: np.ndarray) -> None:
+def _check(name: str, produced: np.ndarray, expected: np.ndarray, unit: float = 1.0) -> None:
     difference = float(np.max(np.abs(produced - expected))) if expected.size else 0.0
-    if produced.shape != expected.shape or not difference <= EXPORT_TOLERANCE:
+    if produced.shape != expected.shape or not difference <= EXPORT_TOLERANCE * unit:
         raise ExportMismatchError(
             f"the {name} export answers differently from the trained module (shape "
             f"{list(produced.shape)} vs {list(expected.shape)}, largest difference "
@@ -68,10 +77,12 @@ def write_model_directory(
     manifest: dict[str, object],
     sample_features: torch.Tensor,
 ) -> dict[str, str]:
-    """Exports ``classifier`` and writes the whole Model directory atomically.
+    """Exports ``classifier`` (or a regressor) and writes the whole Model directory atomically.
 
     Args:
-        classifier: The trained module (moved to CPU, float32, eval mode here).
+        classifier: The trained module (moved to CPU, float32, eval mode here); a
+            :class:`.RegressorModule` is written as a regressor (format, task and output
+            ``predictions`` in the manifest).
         model_dir: The directory to create or replace as a whole.
         manifest: What the manifest records besides format, files and tensor names:
             architecture, hyperparameters, feature_columns, classes, target_column...
@@ -84,7 +95,11 @@ def write_model_directory(
         ExportMismatchError: An export answers differently from the module.
     """
     classifier = classifier.to("cpu", torch.float32).eval()
-    served = ProbabilityModule(classifier).eval()
+    served = served_module(classifier).eval()
+    regression = isinstance(classifier, RegressorModule)
+    task = "regression" if regression else "classification"
+    output = output_name(task)
+    unit = float(classifier.target_scale) if regression else 1.0
     n_features = int(classifier.fill.shape[0])
     sample = _sample_rows(sample_features.to("cpu", torch.float32))
     with torch.no_grad():
@@ -112,17 +127,22 @@ def write_model_directory(
                 dynamo=False,
                 opset_version=ONNX_OPSET,
                 input_names=[ONNX_INPUT],
-                output_names=[ONNX_OUTPUT],
-                dynamic_axes={ONNX_INPUT: {0: "batch"}, ONNX_OUTPUT: {0: "batch"}},
+                output_names=[output],
+                dynamic_axes={ONNX_INPUT: {0: "batch"}, output: {0: "batch"}},
             )
             reloaded = torch.jit.load(str(folder / TORCHSCRIPT_FILE), map_location="cpu")
         with torch.no_grad():
-            _check("TorchScript", reloaded(sample).numpy(), expected)
-        onnx = TorchOnnxClassifier(folder / ONNX_FILE, [str(i) for i in range(n_features)], [])
-        _check("ONNX", onnx.predict_proba(sample.numpy()), expected)
+            _check("TorchScript", reloaded(sample).numpy(), expected, unit)
+        columns = [str(i) for i in range(n_features)]
+        onnx = (
+            TorchOnnxRegressor(folder / ONNX_FILE, columns)
+            if regression
+            else TorchOnnxClassifier(folder / ONNX_FILE, columns, [])
+        )
+        _check("ONNX", onnx.raw_output(sample.numpy()), expected, unit)
         (folder / files["onnx_config"]).write_text(
             triton_config(
-                ONNX_MODEL, "onnxruntime_onnx", ONNX_INPUT, ONNX_OUTPUT, n_features, n_classes
+                ONNX_MODEL, "onnxruntime_onnx", ONNX_INPUT, output, n_features, n_classes
             ),
             encoding="utf-8",
         )
@@ -138,11 +158,12 @@ def write_model_directory(
             encoding="utf-8",
         )
         full = {
-            "format": FORMAT,
+            "format": FORMATS[task],
             "framework": "pytorch",
+            "task": task,
             **manifest,
             "input": {"name": ONNX_INPUT, "datatype": "FP32", "shape": [-1, n_features]},
-            "output": {"name": ONNX_OUTPUT, "datatype": "FP32", "shape": [-1, n_classes]},
+            "output": {"name": output, "datatype": "FP32", "shape": [-1, n_classes]},
             "torchscript_tensors": {"input": TORCHSCRIPT_INPUT, "output": TORCHSCRIPT_OUTPUT},
             "files": files,
             "serving": {

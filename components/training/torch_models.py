@@ -17,6 +17,12 @@ statistics are buffers of the module, so the state dict and the TorchScript and 
 them: a served model takes raw feature values. :class:`ProbabilityModule` adds the softmax that
 the exports answer with.
 
+A regressor (``task`` regression) is the same network with one output, wrapped in
+:class:`RegressorModule`: it is trained on the target standardized with the train split's mean and
+standard deviation (so that the MSE loss and the learning rate do not depend on the target's
+units), which are buffers too; :class:`PredictionModule` maps the output back to the target's
+units, and is what the exports answer with.
+
 Hyperparameters arrive from a pipeline as JSON, where KFP carries numbers as doubles
 (``[128, 64]`` arrives as ``[128.0, 64.0]``): a whole float is accepted where an int is expected.
 """
@@ -289,3 +295,54 @@ def build_classifier(
     """A freshly initialized classifier of ``architecture`` with resolved ``hyperparameters``."""
     network = architecture_spec(architecture).build(hyperparameters, n_features, n_classes)
     return ClassifierModule(network, n_features)
+
+
+class RegressorModule(ClassifierModule):
+    """A :class:`ClassifierModule` with one output: the target in standardized units.
+
+    The target's train-split mean and standard deviation are buffers (``target_mean``,
+    ``target_scale``), so the state dict carries them.
+    """
+
+    def __init__(self, network: nn.Module, n_features: int) -> None:
+        super().__init__(network, n_features)
+        self.register_buffer("target_mean", torch.zeros(()))
+        self.register_buffer("target_scale", torch.ones(()))
+
+    def set_target_statistics(self, target: torch.Tensor) -> None:
+        """Sets the target's mean and standard deviation (1 when the target is constant)."""
+        values = target.to(torch.float64)
+        scale = float(values.std(unbiased=False))
+        self.target_mean.fill_(float(values.mean()))
+        self.target_scale.fill_(scale if scale > 0 else 1.0)
+
+    def standardize(self, target: torch.Tensor) -> torch.Tensor:
+        """``target`` in the units the network's output is trained in."""
+        return (target - self.target_mean) / self.target_scale
+
+
+class PredictionModule(nn.Module):
+    """A regressor answering the predicted numbers in the target's units: what is exported."""
+
+    def __init__(self, regressor: RegressorModule) -> None:
+        super().__init__()
+        self.regressor = regressor
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Predictions ``[batch, 1]``."""
+        return self.regressor(features) * self.regressor.target_scale + self.regressor.target_mean
+
+
+def build_regressor(
+    architecture: str, hyperparameters: dict[str, object], n_features: int
+) -> RegressorModule:
+    """A freshly initialized regressor (one output) of ``architecture``."""
+    network = architecture_spec(architecture).build(hyperparameters, n_features, 1)
+    return RegressorModule(network, n_features)
+
+
+def served_module(module: ClassifierModule) -> nn.Module:
+    """What the exports of ``module`` answer: probabilities, or a regressor's predictions."""
+    if isinstance(module, RegressorModule):
+        return PredictionModule(module)
+    return ProbabilityModule(module)

@@ -1,4 +1,6 @@
-"""Train a PyTorch classifier on the Parquet splits, on CPU or GPUs, and write its Model artifact.
+"""Train a PyTorch classifier or regressor on the Parquet splits, on CPU or GPUs.
+
+The training writes its Model artifact (:mod:`.torch_export`).
 
 What a training does:
 
@@ -12,12 +14,16 @@ What a training does:
   a choice.
 - Seeds: the weights are initialized from ``seed``; every epoch reseeds the shuffle and dropout from
   (seed, epoch, process), so the course of a training does not depend on where it was resumed.
-- Early stopping on the validation split's cross-entropy: after ``patience`` epochs without a new
-  best, training stops and the best epoch's weights are kept.
+- The task (``TrainingSettings.task``): ``classification`` minimizes the cross-entropy;
+  ``regression`` the mean squared error of the target standardized with the train split's mean
+  and standard deviation (:class:`.torch_models.RegressorModule`), one network output.
+- Early stopping on the validation split's loss (cross-entropy, or MSE): after ``patience`` epochs
+  without a new best, training stops and the best epoch's weights are kept.
 - Checkpoints every ``checkpoint_every`` epochs (see :mod:`.torch_checkpoints`): by default inside
   the Model artifact's folder (``MODEL/checkpoints``), or under ``checkpoint_uri``. A rerun of the
   same training finds the newest one and resumes after it, logging from which epoch.
-- One line per epoch: train loss, validation loss and accuracy, training samples per second.
+- One line per epoch: train loss, validation loss and accuracy (a regressor: RMSE in the target's
+  units), training samples per second.
 
 Where checkpoints survive a killed task: KFP gives a retried task the same output URI, so the
 default location is found again wherever the artifact path is storage that outlives the pod (Vertex
@@ -44,6 +50,7 @@ import torch.distributed as dist
 from torch.nn import functional
 
 from kfp_mlops.components.common.errors import ComponentInputError
+from kfp_mlops.components.common.regression_metrics import TASKS
 from kfp_mlops.components.training.torch_checkpoints import CheckpointStore, run_key
 from kfp_mlops.components.training.torch_data import (
     TensorSplit,
@@ -53,7 +60,9 @@ from kfp_mlops.components.training.torch_data import (
 from kfp_mlops.components.training.torch_export import write_model_directory
 from kfp_mlops.components.training.torch_models import (
     ClassifierModule,
+    RegressorModule,
     build_classifier,
+    build_regressor,
     resolve_hyperparameters,
 )
 from kfp_mlops.components.training.vertex_cluster import ReplicaPlace, replica_place
@@ -81,6 +90,8 @@ class TrainingSettings:
         checkpoint_every: Write a checkpoint every this many epochs.
         mixed_precision: ``auto``, ``bf16``, ``fp16`` or ``off``.
         seed: Seed of the initial weights, the shuffles and dropout.
+        task: ``classification`` (cross-entropy, class probabilities) or ``regression`` (MSE,
+            one predicted number per row).
     """
 
     architecture: str = "mlp"
@@ -93,6 +104,7 @@ class TrainingSettings:
     checkpoint_every: int = 5
     mixed_precision: str = "auto"
     seed: int = 42
+    task: str = "classification"
 
     def check(self) -> None:
         """Raises :class:`ComponentInputError` naming the first setting out of its range."""
@@ -113,6 +125,8 @@ class TrainingSettings:
                 f"mixed_precision is {self.mixed_precision!r}; choose one of "
                 f"{', '.join(PRECISIONS)}"
             )
+        if self.task not in TASKS:
+            raise ComponentInputError(f"task is {self.task!r}; choose one of {', '.join(TASKS)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,25 +212,58 @@ class Progress:
     samples_per_second: list[float] = dataclasses.field(default_factory=list)
 
 
+def _loss(outputs: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy of logits and class indices, or the MSE of one output and float labels."""
+    if labels.is_floating_point():
+        return functional.mse_loss(outputs.squeeze(1).float(), labels, reduction=reduction)
+    return functional.cross_entropy(outputs, labels, reduction=reduction)
+
+
+def _labels(classifier: ClassifierModule, labels: torch.Tensor) -> torch.Tensor:
+    """The labels the loss compares with: class indices, or a regressor's standardized target."""
+    if isinstance(classifier, RegressorModule):
+        return classifier.standardize(labels.to(classifier.target_mean.device))
+    return labels
+
+
 def evaluate(
     classifier: ClassifierModule,
     split: TensorSplit,
     device: torch.device,
     precision: torch.dtype | None = None,
 ) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``classifier`` on ``split``."""
+    """Mean loss and accuracy of ``classifier`` on ``split``.
+
+    For a :class:`.RegressorModule`: the mean squared error in standardized units, and the RMSE
+    in the target's units.
+    """
     classifier.eval()
     loss, correct = 0.0, 0
     with torch.no_grad():
         for begin in range(0, split.rows, _EVAL_BATCH):
             features = split.features[begin : begin + _EVAL_BATCH].to(device)
-            labels = split.labels[begin : begin + _EVAL_BATCH].to(device)
+            labels = _labels(classifier, split.labels[begin : begin + _EVAL_BATCH].to(device))
             with torch.autocast(device.type, dtype=precision, enabled=precision is not None):
                 logits = classifier(features)
             logits = logits.float()
-            loss += float(functional.cross_entropy(logits, labels, reduction="sum"))
-            correct += int((logits.argmax(dim=1) == labels).sum())
+            loss += float(_loss(logits, labels, reduction="sum"))
+            if not labels.is_floating_point():
+                correct += int((logits.argmax(dim=1) == labels).sum())
+    if isinstance(classifier, RegressorModule):
+        return loss / split.rows, math.sqrt(loss / split.rows) * float(classifier.target_scale)
     return loss / split.rows, correct / split.rows
+
+
+def _validation_r2(regressor: RegressorModule, split: TensorSplit, device: torch.device) -> float:
+    """R² of the regressor's predictions on ``split`` (1 - residual / total sum of squares)."""
+    regressor.eval()
+    with torch.no_grad():
+        predicted = regressor(split.features.to(device)).squeeze(1).double().cpu()
+    predicted = predicted * float(regressor.target_scale) + float(regressor.target_mean)
+    actual = split.labels.double()
+    total = float(((actual - actual.mean()) ** 2).sum())
+    residual = float(((actual - predicted) ** 2).sum())
+    return 1.0 - residual / total if total > 0 else 0.0
 
 
 def _settings_key(job: TrainingJob, hyperparameters: dict[str, object], data: TrainingData) -> str:
@@ -247,15 +294,22 @@ def train(job: TrainingJob, processes: Processes | None = None) -> dict[str, obj
     settings.check()
     device = _device(processes)
     precision = resolve_precision(settings.mixed_precision, device)
-    data = read_training_data(job.train_path, job.validation_path, job.target_column)
+    data = read_training_data(job.train_path, job.validation_path, job.target_column, settings.task)
+    regression = settings.task == "regression"
     n_features = len(data.feature_columns)
     hyperparameters = resolve_hyperparameters(
         settings.architecture, settings.hyperparameters, n_features
     )
     torch.manual_seed(settings.seed)
-    classifier = build_classifier(
-        settings.architecture, hyperparameters, n_features, len(data.classes)
-    )
+    if regression:
+        classifier: ClassifierModule = build_regressor(
+            settings.architecture, hyperparameters, n_features
+        )
+        classifier.set_target_statistics(data.train.labels)
+    else:
+        classifier = build_classifier(
+            settings.architecture, hyperparameters, n_features, len(data.classes)
+        )
     classifier.set_statistics(data.train.features)
     classifier.to(device)
     model: torch.nn.Module = classifier
@@ -289,11 +343,12 @@ def train(job: TrainingJob, processes: Processes | None = None) -> dict[str, obj
             f"training {settings.architecture} on {device} ({processes.world} process(es), "
             f"precision {_precision_name(precision)}): {data.train.rows} train rows, "
             f"{data.validation.rows} validation rows, {n_features} features, "
-            f"{len(data.classes)} classes; {message}",
+            f"{'a numeric target' if regression else f'{len(data.classes)} classes'}; {message}",
             flush=True,
         )
     features = data.train.features.to(device)
-    labels = data.train.labels.to(device)
+    labels = _labels(classifier, data.train.labels.to(device))
+    score_name = "val_rmse" if regression else "val_accuracy"
     local_batch = max(1, settings.batch_size // processes.world)
     rows_per_process = data.train.rows // processes.world
     epoch = start
@@ -312,12 +367,12 @@ def train(job: TrainingJob, processes: Processes | None = None) -> dict[str, obj
             index = order[begin : begin + local_batch]
             optimizer.zero_grad(set_to_none=True)
             if precision is None:  # float32: no autocast or scaler calls in the hot loop
-                loss = functional.cross_entropy(model(features[index]), labels[index])
+                loss = _loss(model(features[index]), labels[index])
                 loss.backward()
                 optimizer.step()
             else:
                 with torch.autocast(device.type, dtype=precision):
-                    loss = functional.cross_entropy(model(features[index]), labels[index])
+                    loss = _loss(model(features[index]), labels[index])
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)
                 scaler.update()
@@ -332,7 +387,7 @@ def train(job: TrainingJob, processes: Processes | None = None) -> dict[str, obj
             train_loss = float(totals[0] / totals[1])
             samples_per_second = float(totals[1]) / elapsed
             progress.samples_per_second.append(samples_per_second)
-            val_loss, val_accuracy = evaluate(classifier, data.validation, device, precision)
+            val_loss, val_score = evaluate(classifier, data.validation, device, precision)
             marker = ""
             if val_loss < progress.best_loss:
                 progress.best_loss, progress.best_epoch = val_loss, epoch
@@ -348,7 +403,7 @@ def train(job: TrainingJob, processes: Processes | None = None) -> dict[str, obj
             stop[0] = float(progress.stopped_early)
             print(
                 f"epoch {epoch}/{settings.max_epochs}: train_loss {train_loss:.4f}, "
-                f"val_loss {val_loss:.4f}, val_accuracy {val_accuracy:.4f}, "
+                f"val_loss {val_loss:.4f}, {score_name} {val_score:.4f}, "
                 f"{samples_per_second:,.0f} samples/s{marker}",
                 flush=True,
             )
@@ -376,7 +431,7 @@ def train(job: TrainingJob, processes: Processes | None = None) -> dict[str, obj
             f"{epoch} epoch(s); lower learning_rate ({settings.learning_rate:g})"
         )
     classifier.load_state_dict(best_state)
-    val_loss, val_accuracy = evaluate(classifier, data.validation, device)
+    val_loss, val_score = evaluate(classifier, data.validation, device)
     if progress.stopped_early:
         print(
             f"stopped early after epoch {epoch}: no better validation loss for "
@@ -385,23 +440,21 @@ def train(job: TrainingJob, processes: Processes | None = None) -> dict[str, obj
         )
     metadata: dict[str, object] = {
         "framework": "pytorch",
-        "task": "classification",
+        "task": settings.task,
         "architecture": settings.architecture,
         "estimator": f"pytorch_{settings.architecture}",
         "hyperparameters": hyperparameters,
         "training": {
             key: value
             for key, value in dataclasses.asdict(settings).items()
-            if key not in ("architecture", "hyperparameters")
+            if key not in ("architecture", "hyperparameters", "task")
         },
         "feature_columns": data.feature_columns,
         "excluded_columns": data.excluded_columns,
         "target_column": job.target_column,
-        "classes": data.classes,
         "train_fingerprint": data.train.fingerprint,
         "train_rows": data.train.rows,
         "validation_rows": data.validation.rows,
-        "validation_accuracy": val_accuracy,
         "validation_loss": val_loss,
         "best_epoch": progress.best_epoch,
         "epochs_trained": epoch,
@@ -418,14 +471,21 @@ def train(job: TrainingJob, processes: Processes | None = None) -> dict[str, obj
         "serving_runtime": "kserve-tritonserver",
         "model_format": "onnx",
     }
-    manifest_keys = (
+    if regression:
+        metadata["validation_rmse"] = val_score
+        metadata["validation_r2"] = _validation_r2(classifier, data.validation, device)
+    else:
+        metadata["classes"] = data.classes
+        metadata["validation_accuracy"] = val_score
+    manifest_keys = [
         "architecture",
         "hyperparameters",
         "feature_columns",
-        "classes",
         "target_column",
         "torch_version",
-    )
+    ]
+    if not regression:
+        manifest_keys.insert(3, "classes")
     write_model_directory(
         classifier,
         job.model_dir,

@@ -5,10 +5,11 @@ encoding) is fitted on the train split only and saved with the regressor as one 
 in ``model.joblib``, the directory's only model file, which KServe's stock sklearn runtime serves
 (its ``predict`` answers numbers). The Model's metadata says ``task: regression``.
 
-No ONNX export is made for regressors yet (skl2onnx converts them, but the serving stack's ONNX
-paths, onnx_model.py and the serve-check's comparison, read a classifier's ``label`` and
-``probabilities`` outputs); the metadata says so, and deploying in the ONNX format is refused with
-that reason.
+The same model is exported to ONNX with skl2onnx as a Triton model repository in
+``model_dir/onnx`` (:mod:`.onnx_export`; one output, ``predictions``, FP32 ``[rows, 1]``). A
+regressor skl2onnx cannot convert still trains: the ``onnx`` metadata records ``exported: False``
+and the one-line reason naming the estimator, and the ONNX paths (serve-check comparison, Triton
+deployment) refuse it with that reason.
 """
 
 import joblib
@@ -25,10 +26,7 @@ from kfp_mlops.components.common.regression_metrics import (
     regression_target,
 )
 from kfp_mlops.components.common.tables import fingerprint, read_parquet
-
-NO_ONNX_REASON = (
-    "ONNX export is made for classifiers only; serve a regressor with the sklearn runtime"
-)
+from kfp_mlops.components.training.onnx_export import export_onnx
 
 
 def train_regressor_to_directory(
@@ -56,8 +54,8 @@ def train_regressor_to_directory(
     Returns:
         The Model artifact metadata: framework, task (regression), estimator, hyperparameters,
         feature_columns, excluded_columns, target_column, train_fingerprint, train_rows,
-        sklearn_version, onnx (exported False and why), and validation_rmse, validation_r2 and
-        validation_rows when a validation split is given.
+        sklearn_version, onnx (the export's layout, or exported False and why), and
+        validation_rmse, validation_r2 and validation_rows when a validation split is given.
 
     Raises:
         ComponentInputError: Bad estimator or hyperparameters, a missing target or feature column,
@@ -82,7 +80,6 @@ def train_regressor_to_directory(
         "train_fingerprint": fingerprint(table),
         "train_rows": table.num_rows,
         "sklearn_version": sklearn.__version__,
-        "onnx": {"exported": False, "reason": NO_ONNX_REASON},
     }
     if validation_path is not None:
         validation = read_parquet(validation_path)
@@ -98,4 +95,9 @@ def train_regressor_to_directory(
         metadata["validation_rows"] = validation.num_rows
     with atomic_directory(model_dir) as folder:
         joblib.dump(model, folder / MODEL_FILE)
+        try:
+            metadata["onnx"] = export_onnx(model, layout, folder).metadata()
+        except ComponentInputError as error:
+            # The joblib model is the contract (as for classifiers, see train.py).
+            metadata["onnx"] = {"exported": False, "reason": str(error)}
     return metadata

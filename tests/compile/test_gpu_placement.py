@@ -14,7 +14,7 @@ from kfp_mlops.pipelines.hardware import PROFILES
 
 CLI = str(Path(sys.executable).parent / "kfp-mlops")
 L4 = PROFILES["nvidia-l4"]
-GPU_PIPELINES = ("image-classification", "tabular-classification")
+GPU_PIPELINES = ("image-classification", "tabular-classification", "tabular-regression")
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,23 @@ def test_tabular_trains_the_mlp_with_its_parameters_on_a_gpu_build(fixed_dir):
     assert "With a GPU profile" in inputs["mlp_max_epochs"]["description"]
 
 
+def test_regression_trains_the_mlp_as_a_regressor_on_a_gpu_build(fixed_dir):
+    from google.protobuf import json_format
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    spec, _ = documents(fixed_dir / "pipelines" / "tabular-regression.yaml")
+    json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec())  # a valid PipelineSpec
+    found = tasks(spec)
+    assert "train-sklearn-regressor" not in found and "train-sklearn" not in found
+    parameters = found["train-pytorch"]["inputs"]["parameters"]
+    assert parameters["task"]["runtimeValue"]["constant"] == "regression"
+    assert parameters["max_epochs"]["componentInputParameter"] == "mlp_max_epochs"
+    evaluate = found["evaluate-regressor"]["inputs"]["artifacts"]["model"]["taskOutputArtifact"]
+    assert evaluate == {"outputArtifactKey": "model", "producerTask": "train-pytorch"}
+    inputs = spec["root"]["inputDefinitions"]["parameters"]
+    assert {"mlp_hyperparameters", "mlp_max_epochs", "checkpoint_uri"} <= set(inputs)
+
+
 @pytest.mark.parametrize("name", GPU_PIPELINES)
 def test_run_time_parameters_choose_the_placement(runtime_dir, name):
     spec, platform = documents(runtime_dir / "pipelines" / f"{name}.yaml")
@@ -164,7 +181,8 @@ def test_vertex_runs_training_as_a_custom_job_in_one_document(vertex_dir, name):
         "accelerator_count": 1.0,
     }
     assert pool["container_spec"]["image_uri"] == ("europe-docker.pkg.dev/p/r/kfp-mlops-gpu:1.2.3")
-    assert "evaluate-classifier" in found  # everything else is unchanged
+    # everything else is unchanged
+    assert "evaluate-classifier" in found or "evaluate-regressor" in found
 
 
 @pytest.mark.parametrize("name", GPU_PIPELINES)

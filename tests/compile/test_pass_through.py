@@ -74,5 +74,8 @@ def test_retrain_on_drift_passes_time_column_into_the_nested_training(compiled_d
     fed = {
         path for (path, key), source in parameter_sources(spec).items() if source == "time_column"
     }
-    (path,) = fed
-    assert path.endswith("/tabular-classification-on-dataset/split-dataset")
+    # the classifier's and the regressor's retraining, one of which runs (the champion's task)
+    assert sorted(path.rsplit("/", 2)[-2] + "/" + path.rsplit("/", 1)[-1] for path in fed) == [
+        "tabular-classification-on-dataset/split-dataset",
+        "tabular-regression-on-dataset/split-regression-dataset",
+    ]

@@ -3,9 +3,10 @@
 import pytest
 
 from kfp_mlops.compile.local_run import compiled_for_local_run
-from kfp_mlops.pipelines import retrain_on_drift, tabular_classification
+from kfp_mlops.pipelines import retrain_on_drift, tabular_classification, tabular_regression
 
 NESTED = "tabular-classification-on-dataset"
+REGRESSION_NESTED = "tabular-regression-on-dataset"
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,8 @@ def outer_tasks(spec) -> dict[str, tuple[object, object]]:
         for name, task in dag.tasks.items():
             found[name] = (group, task)
             component = spec.components[task.component_ref.name]
-            if component.WhichOneof("implementation") == "dag" and name != NESTED:
+            nested = name in (NESTED, REGRESSION_NESTED)
+            if component.WhichOneof("implementation") == "dag" and not nested:
                 walk(task, component.dag)
 
     walk(None, spec.root.dag)
@@ -40,14 +42,39 @@ def test_retraining_is_tabular_classification_nested_under_the_decision(spec):
         "ingest-dataset",
     }
     assert set(component.dag.tasks) == after_ingest
-    assert group.task_info.name == "retrain"
+    # the Else of "the champion is a regressor", inside the retrain branch
+    assert group.task_info.name == "retrain-classifier"
+    chain = []
+    while group is not None:
+        chain.append(group)
+        group = next(outer for outer, task in tasks.values() if task is group)
+    assert [item.task_info.name for item in chain][::2] == ["retrain-classifier", "retrain"]
+    retrain = chain[2]
     channel = "pipelinechannel--decide-retraining-retrain"
-    assert group.trigger_policy.condition == f"inputs.parameter_values['{channel}'] == true"
+    assert retrain.trigger_policy.condition == f"inputs.parameter_values['{channel}'] == true"
     else_group, _ = tasks["record-no-retraining"]
     assert else_group.task_info.name == "keep-model"
     assert else_group.trigger_policy.condition == (
         f"!(inputs.parameter_values['{channel}'] == true)"
     )
+
+
+def test_a_regression_champion_is_retrained_by_tabular_regression_nested(spec):
+    tasks = outer_tasks(spec)
+    group, nested = tasks[REGRESSION_NESTED]
+    component = spec.components[nested.component_ref.name]
+    after_ingest = set(tabular_regression.pipeline_spec.root.dag.tasks) - {
+        "resolve-data-version",
+        "ingest-dataset",
+    }
+    assert set(component.dag.tasks) == after_ingest
+    assert group.task_info.name == "retrain-regressor"
+    channel = "pipelinechannel--check-model-quality-champion_task"
+    assert group.trigger_policy.condition == f"inputs.parameter_values['{channel}'] == 'regression'"
+    given = nested.inputs.parameters["estimator"].component_input_parameter
+    assert given.removeprefix("pipelinechannel--") == "regression_estimator"
+    thresholds = nested.inputs.parameters["thresholds"].component_input_parameter
+    assert thresholds.removeprefix("pipelinechannel--") == "regression_thresholds"
 
 
 def test_the_decision_reads_both_checks(spec):

@@ -45,3 +45,35 @@ def test_a_pytorch_model_is_registered_as_its_onnx_export(
     served = np.asarray(loaded.predict(rows.astype("float32"))).reshape(4, 2)
     expected = load_onnx_classifier(model_dir).predict_proba(rows)
     np.testing.assert_allclose(served, expected, rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_pytorch_regressor_is_registered_with_its_task(diabetes_splits, tracking_uri, tmp_path):
+    from kfp_mlops.components.common.tables import dataset_metadata, read_parquet
+    from kfp_mlops.components.common.torch_artifact import load_onnx_model
+    from kfp_mlops.components.evaluation.regression import evaluate_regressor_model
+    from kfp_mlops.components.registry.register import DatasetPart
+
+    model_dir = tmp_path / "model"
+    metadata = train_small_mlp(diabetes_splits, model_dir, task="regression")
+    metrics = evaluate_regressor_model(str(model_dir), diabetes_splits["test"], "target")
+    parts = {
+        name: DatasetPart(path=path, uri=path, metadata=dataset_metadata(read_parquet(path)))
+        for name, path in diabetes_splits.items()
+    }
+
+    registration = register_training(
+        str(model_dir), metadata, metrics.metrics_content(), parts, tracking_uri, "diabetes-torch"
+    )
+
+    client = MlflowClient(tracking_uri)
+    version = client.get_model_version("diabetes-torch", registration.model_version)
+    assert version.tags["task"] == "regression"
+    run = client.get_run(registration.run_id)
+    assert run.data.tags["task"] == "regression"
+    assert run.data.metrics["rmse"] == pytest.approx(metrics.result.scalars["rmse"])
+    mlflow.set_tracking_uri(tracking_uri)
+    loaded = mlflow.pyfunc.load_model(registration.model_uri)
+    rows = pd.read_parquet(diabetes_splits["test"])[metadata["feature_columns"]].head(4)
+    served = np.asarray(loaded.predict(rows.astype("float32"))).reshape(4)
+    np.testing.assert_allclose(served, load_onnx_model(model_dir).predict(rows), rtol=1e-6)

@@ -26,10 +26,11 @@ def test_each_regressor_trains_a_model_directory(name, diabetes_splits, tmp_path
         name,
         validation_path=diabetes_splits["validation"],
     )
-    assert sorted(path.name for path in folder.iterdir()) == ["model.joblib"]
+    # one model file for the sklearn runtime; the ONNX export is a Triton repository beside it
+    assert sorted(path.name for path in folder.iterdir()) == ["model.joblib", "onnx"]
     assert metadata["task"] == "regression"
     assert metadata["estimator"] == name
-    assert metadata["onnx"]["exported"] is False
+    assert metadata["onnx"]["exported"] is True
     assert metadata["validation_rows"] == 66
     assert np.isfinite(metadata["validation_rmse"])
     model = load_model_dir(folder)  # the restricted unpickler of the KServe sklearn runtime

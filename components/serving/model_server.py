@@ -119,7 +119,7 @@ def serve(model: SklearnModel, listener: socket.socket) -> None:
     uvicorn's ``Server.serve`` awaited as ``RESTServer.start`` awaits it. ``RESTServer.run`` would
     go through uvicorn's ``Server.run``, whose ``loop="auto"`` picks uvloop: measured under 8
     concurrent clients (BENCHMARKS.md, issue 20), that gave the same CPU per request but a p99
-    1.3-1.7x the stock server's.
+    up to 1.7x the stock server's.
     """
     server = kserve.ModelServer(
         http_port=listener.getsockname()[1], enable_grpc=False, enable_docs_url=False

@@ -215,8 +215,17 @@ def open_storage(
     url: str,
     heartbeat_interval: int = HEARTBEAT_INTERVAL,
     grace_period: int = GRACE_PERIOD,
+    set_up: bool = False,
 ) -> optuna.storages.RDBStorage:
-    """An RDB storage for ``url`` with trial heartbeats on."""
+    """An RDB storage for ``url`` with trial heartbeats on.
+
+    ``set_up``: the study's creation (:func:`create`) has already made Optuna's tables and checked
+    their schema against this Optuna version, so opening skips both: Optuna 5.0.0's
+    ``RDBStorage.__init__`` (optuna/storages/_rdb/storage.py) then neither asks the database about
+    every table (``create_all``, skip_table_creation) nor reads alembic's migration scripts for the
+    head revision (``check_table_schema_compatibility``, skip_compatibility_check). It still reads
+    the schema's version row, so a storage without Optuna's tables fails here, in one line.
+    """
     redact(url)  # fails on a malformed URL
     engine_kwargs: dict[str, object] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
@@ -231,9 +240,18 @@ def open_storage(
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=heartbeat_interval,
                 grace_period=grace_period,
+                skip_compatibility_check=set_up,
+                skip_table_creation=set_up,
             )
-        except (sqlalchemy.exc.OperationalError, ImportError) as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        except (
+            sqlalchemy.exc.OperationalError,
+            sqlalchemy.exc.ProgrammingError,
+            # Optuna wraps an error of its version query (a storage without its tables).
+            optuna.exceptions.StorageInternalError,
+            ImportError,
+        ) as error:
+            cause = str(error.__cause__ or error).strip()
+            first_line = cause.splitlines()[0] if cause else ""
             raise ComponentInputError(
                 f"cannot open the Optuna storage {redact(url)}: {first_line}"
             ) from error
@@ -441,7 +459,8 @@ def load(
             f"study {reference.study_name!r} was created in {reference.storage} but this step "
             f"sees {label}: give every tuning step the same {STORAGE_ENV}"
         )
-    storage = open_storage(url, heartbeat_interval, grace_period)
+    # Every worker and the summary open the study after create() set the storage up.
+    storage = open_storage(url, heartbeat_interval, grace_period, set_up=True)
     try:
         study = optuna.load_study(
             study_name=reference.study_name,

@@ -268,3 +268,31 @@ def test_command_line_help_names_its_options():
     for option in ("--model-dir", "--name", "--host", "--port", "--predict-proba"):
         assert option in finished.stdout
     assert "127.0.0.1" in finished.stdout
+
+
+def test_connections_to_the_server_socket_send_without_delay():
+    # asyncio sets TCP_NODELAY on an accepted connection only when the listening socket's proto
+    # is IPPROTO_TCP; without it, each answer of the server waited for the client's delayed ACK.
+    import asyncio
+
+    from kfp_mlops.components.serving.model_server import listening_socket
+
+    listener = listening_socket("127.0.0.1", 0)
+
+    async def nodelay_of_accepted() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connection = writer.get_extra_info("socket")
+            seen.set_result(connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(accepted, sock=listener)
+        async with server:
+            _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+            try:
+                return await asyncio.wait_for(seen, 10)
+            finally:
+                writer.close()
+
+    assert asyncio.run(nodelay_of_accepted()) != 0

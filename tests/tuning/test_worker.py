@@ -108,6 +108,23 @@ def test_a_study_on_other_data_is_refused(tmp_path, breast_cancer_splits):
         work(folder, swapped)
 
 
+def test_a_storage_without_the_study_is_refused_in_one_line(tmp_path, monkeypatch):
+    # Workers open the storage without creating tables (create() did): an emptied database, or
+    # an external one that never held the study, is named, not set up afresh and then searched.
+    folder = make_study(tmp_path / "study", n_trials=1)
+    (folder / study.DATABASE_FILE).write_bytes(b"")
+    with pytest.raises(ComponentInputError, match=r"cannot open the Optuna .*no such table"):
+        study.load(folder, str(folder))
+    monkeypatch.setenv(study.STORAGE_ENV, f"sqlite:///{tmp_path / 'shared.db'}")
+    make_study(tmp_path / "a", n_trials=1, name="shared")
+    reference = study.StudyRef.read(tmp_path / "a")
+    (tmp_path / "a" / study.STUDY_FILE).write_text(
+        reference.to_json().replace('"shared"', '"elsewhere"'), encoding="utf-8"
+    )
+    with pytest.raises(ComponentInputError, match="study 'elsewhere' is not in"):
+        study.load(tmp_path / "a", str(tmp_path / "a"))
+
+
 def test_sqlite_inside_the_artifact_is_refused_on_a_cluster(tmp_path):
     with pytest.raises(ComponentInputError, match="no OPTUNA_STORAGE_URL for the study in gs://"):
         study.storage_url(tmp_path, "gs://bucket/run/create-study/study")

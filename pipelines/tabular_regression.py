@@ -46,6 +46,7 @@ def tabular_regression(
     deploy_to_cluster: bool = False,
     service_name: str = "tabular-regressor",
     namespace: str = "",
+    serving_format: str = "sklearn",
     canary_traffic_percent: int = 10,
 ) -> None:
     """Trains a regressor on a table and promotes it to champion if it passes the gate.
@@ -94,10 +95,13 @@ def tabular_regression(
             this much on each thresholded metric.
         champion_alias: The MLflow alias of the production version the gate compares with and
             promotion moves.
-        deploy_to_cluster: Deploy the approved model to a KServe InferenceService (sklearn
-            runtime; canary, smoke request, rollback) before promoting it; needs a cluster.
+        deploy_to_cluster: Deploy the approved model to a KServe InferenceService (canary,
+            smoke request, rollback) before promoting it; needs a cluster.
         service_name: The InferenceService's name.
         namespace: Its namespace; empty for the pipeline pod's own.
+        serving_format: ``sklearn`` (the sklearn runtime, model.joblib) or ``onnx`` (Triton, the
+            ONNX export, answering ``predictions``); a ``--gpu`` build trains the PyTorch MLP,
+            which only ``onnx`` serves.
         canary_traffic_percent: The new model's share of traffic while it is checked.
     """
     ingest = versioned_ingest(data_uri)
@@ -129,6 +133,7 @@ def tabular_regression_on_dataset(
     deploy_to_cluster: bool = False,
     service_name: str = "tabular-regressor",
     namespace: str = "",
+    serving_format: str = "sklearn",
     canary_traffic_percent: int = 10,
 ) -> None:
     """tabular-regression on a Dataset already ingested: what retrain-on-drift nests (regressors).
@@ -158,6 +163,7 @@ def tabular_regression_on_dataset(
         deploy_to_cluster: Deploy the approved model to a KServe InferenceService first.
         service_name: The InferenceService's name.
         namespace: Its namespace; empty for the pipeline pod's own.
+        serving_format: ``sklearn`` or ``onnx``.
         canary_traffic_percent: The new model's share of traffic while it is checked.
     """
     regression_after_ingest(dataset, **arguments_for(regression_after_ingest, locals()))
@@ -187,6 +193,7 @@ def regression_after_ingest(
     deploy_to_cluster: bool,
     service_name: str,
     namespace: str,
+    serving_format: str,
     canary_traffic_percent: int,
 ) -> None:
     """Adds tabular-regression's steps after ingest.
@@ -248,7 +255,7 @@ def regression_after_ingest(
         deploy_to_cluster=deploy_to_cluster,
         service_name=service_name,
         namespace=namespace,
-        serving_format="sklearn",
+        serving_format=serving_format,
         canary_traffic_percent=canary_traffic_percent,
     )
     credentials.attach_to_every_step()  # optional secrets; see pipelines/credentials.py

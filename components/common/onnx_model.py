@@ -13,7 +13,8 @@ Two layouts, one per training component:
   ``kfp_mlops.components.common.torch_artifact``): the model ``model`` takes one FP32 input
   ``features``, ``[rows, n_features]`` in ``feature_columns`` order, and answers one FP32 output
   ``probabilities``, ``[rows, n_classes]`` in ``classes`` order; the predicted class is the
-  column of the highest probability (:class:`TorchOnnxModel`).
+  column of the highest probability (:class:`TorchOnnxModel`); a regressor's (manifest task
+  ``regression``) answers ``predictions``, FP32 ``[rows, 1]`` (:class:`TorchOnnxRegressorModel`).
 """
 
 import dataclasses
@@ -26,6 +27,9 @@ import pandas as pd
 
 from kfp_mlops.components.common import torch_artifact
 from kfp_mlops.components.common.errors import ComponentInputError
+
+PREDICTIONS_OUTPUT = torch_artifact.ONNX_REGRESSION_OUTPUT
+"""A regressor's output in both layouts: FP32 ``[rows, 1]``, one number per row."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,15 +130,34 @@ class OnnxClassifier:
 class OnnxRegressor(OnnxClassifier):
     """A regressor's ONNX export (``train_sklearn_regressor``): one output, ``predictions``."""
 
+    output_name = PREDICTIONS_OUTPUT
+
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """The predicted number of each row of ``frame``, float32 ``[rows]``."""
         feeds = {name: array for name, _, array in self.layout.tensors(frame)}
-        (predictions,) = self.session.run(["predictions"], feeds)
+        (predictions,) = self.session.run([self.output_name], feeds)
         return np.asarray(predictions).reshape(-1)
 
 
-def v2_request(layout: OnnxLayout, frame: pd.DataFrame, request_id: str) -> dict[str, object]:
+def predictions_output(answer: Mapping) -> np.ndarray:
+    """The ``predictions`` tensor of a V2 answer (either regressor layout), float64 ``[rows]``.
+
+    Raises:
+        KeyError: The answer has no such output.
+        ValueError: Its data are not numbers.
+    """
+    for output in answer["outputs"]:
+        if output["name"] == PREDICTIONS_OUTPUT:
+            return np.asarray(output["data"], dtype=np.float64).reshape(-1)
+    raise KeyError(PREDICTIONS_OUTPUT)
+
+
+def v2_request(
+    layout: OnnxLayout, frame: pd.DataFrame, request_id: str, output: str = "label"
+) -> dict[str, object]:
     """A V2 (Open Inference Protocol) request for the Triton-served export: one tensor per input.
+
+    It asks for ``output``: ``label`` of a classifier, ``predictions`` of a regressor.
 
     Raises:
         ComponentInputError: A numeric value is missing: JSON cannot carry NaN, so such rows
@@ -150,35 +173,21 @@ def v2_request(layout: OnnxLayout, frame: pd.DataFrame, request_id: str) -> dict
         inputs.append(
             {"name": name, "shape": list(array.shape), "datatype": datatype, "data": data}
         )
-    return {"id": request_id, "inputs": inputs, "outputs": [{"name": "label"}]}
+    return {"id": request_id, "inputs": inputs, "outputs": [{"name": output}]}
 
 
-class TorchOnnxModel:
-    """A PyTorch Model's ONNX export (``model/1/model.onnx``) in ONNX Runtime on the CPU.
-
-    Also the V2 request and answer of the same model served by Triton as ``model``.
+class _TorchOnnxRequests:
+    """The input tensor and the V2 request of a PyTorch Model's export served as ``model``.
 
     Attributes:
         feature_columns: The input's columns, in order (from the Model's manifest).
-        classes: The classes, in the order of the probability columns.
         input_name: The graph's input, ``features``.
-        output_name: The graph's output, ``probabilities``.
+        output_name: The graph's output the request asks for.
     """
 
     input_name = torch_artifact.ONNX_INPUT
-    output_name = torch_artifact.ONNX_OUTPUT
-
-    def __init__(self, model_dir: str | Path) -> None:
-        """Loads the export named by the manifest of the PyTorch Model in ``model_dir``.
-
-        Raises:
-            ComponentInputError: ``model_dir`` is not a PyTorch Model directory (no or another
-                manifest), or its ONNX file is missing or unreadable.
-        """
-        self._classifier = torch_artifact.load_onnx_classifier(model_dir)
-        self.path = self._classifier.path
-        self.feature_columns = [str(name) for name in self._classifier.feature_names_in_]
-        self.classes = self._classifier.classes_
+    output_name: str
+    feature_columns: list[str]
 
     def features(self, frame: pd.DataFrame) -> np.ndarray:
         """The input tensor of the rows of ``frame``.
@@ -201,19 +210,10 @@ class TorchOnnxModel:
                 f"that are not numbers: {error}"
             ) from error
 
-    def run(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """The predicted classes and the class probabilities of the rows of ``frame``."""
-        probabilities = np.asarray(self._classifier.predict_proba(self.features(frame)))
-        return self.labels(probabilities), probabilities
-
-    def labels(self, probabilities: np.ndarray) -> np.ndarray:
-        """The class of the highest probability of each row."""
-        return self.classes[np.argmax(probabilities, axis=1)]
-
     def v2_request(self, frame: pd.DataFrame, request_id: str) -> dict[str, object]:
         """A V2 request for ``model`` in Triton.
 
-        The rows as one FP32 tensor ``features``, asking for ``probabilities``.
+        The rows as one FP32 tensor ``features``, asking for :attr:`output_name`.
 
         Raises:
             ComponentInputError: A value is missing (JSON cannot carry NaN), or see
@@ -238,6 +238,40 @@ class TorchOnnxModel:
             "outputs": [{"name": self.output_name}],
         }
 
+
+class TorchOnnxModel(_TorchOnnxRequests):
+    """A PyTorch classifier's ONNX export (``model/1/model.onnx``) in ONNX Runtime on the CPU.
+
+    Also the V2 request and answer of the same model served by Triton as ``model``.
+
+    Attributes:
+        classes: The classes, in the order of the probability columns.
+        output_name: The graph's output, ``probabilities``.
+    """
+
+    output_name = torch_artifact.ONNX_OUTPUT
+
+    def __init__(self, model_dir: str | Path) -> None:
+        """Loads the export named by the manifest of the PyTorch Model in ``model_dir``.
+
+        Raises:
+            ComponentInputError: ``model_dir`` is not a PyTorch Model directory (no or another
+                manifest), its Model is a regressor, or its ONNX file is missing or unreadable.
+        """
+        self._classifier = torch_artifact.load_onnx_classifier(model_dir)
+        self.path = self._classifier.path
+        self.feature_columns = [str(name) for name in self._classifier.feature_names_in_]
+        self.classes = self._classifier.classes_
+
+    def run(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """The predicted classes and the class probabilities of the rows of ``frame``."""
+        probabilities = np.asarray(self._classifier.predict_proba(self.features(frame)))
+        return self.labels(probabilities), probabilities
+
+    def labels(self, probabilities: np.ndarray) -> np.ndarray:
+        """The class of the highest probability of each row."""
+        return self.classes[np.argmax(probabilities, axis=1)]
+
     def probabilities_output(self, answer: Mapping) -> np.ndarray:
         """The ``probabilities`` tensor of a V2 answer, ``[rows, n_classes]``.
 
@@ -250,3 +284,33 @@ class TorchOnnxModel:
                 data = np.asarray(output["data"], dtype=np.float64)
                 return data.reshape(-1, len(self.classes))
         raise KeyError(self.output_name)
+
+
+class TorchOnnxRegressorModel(_TorchOnnxRequests):
+    """A PyTorch regressor's ONNX export in ONNX Runtime on the CPU, and its V2 request.
+
+    Attributes:
+        output_name: The graph's output, ``predictions``, FP32 ``[rows, 1]``.
+    """
+
+    output_name = torch_artifact.ONNX_REGRESSION_OUTPUT
+
+    def __init__(self, model_dir: str | Path) -> None:
+        """Loads the export named by the manifest of the PyTorch Model in ``model_dir``.
+
+        Raises:
+            ComponentInputError: ``model_dir`` is not a PyTorch Model directory, its manifest's
+                task is not regression, or its ONNX file is missing or unreadable.
+        """
+        model = torch_artifact.load_onnx_model(model_dir)
+        if not isinstance(model, torch_artifact.TorchOnnxRegressor):
+            raise ComponentInputError(
+                f"PyTorch Model {model_dir} is a classifier (its manifest's task), not a regressor"
+            )
+        self._regressor = model
+        self.path = model.path
+        self.feature_columns = [str(name) for name in model.feature_names_in_]
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """The predicted number of each row of ``frame``, float32 ``[rows]``."""
+        return np.asarray(self._regressor.predict(self.features(frame))).reshape(-1)

@@ -36,9 +36,10 @@ def deploy_inference_service(
     canary_traffic_percent of the traffic; once its revision is Ready and answers the smoke
     request (test rows, compared with the deployed files' own predictions computed in the step;
     for a PyTorch Model the predicted classes, and the class probabilities within 0.01, of its
-    ONNX file in ONNX Runtime) it is promoted to 100 %. If it is not Ready within
-    ready_timeout_seconds, fails, or answers wrongly, the predictor is rolled back (all traffic
-    on the last rolled-out revision) and the step fails saying why. Kubernetes
+    ONNX file in ONNX Runtime; for a regressor (task regression in its metadata) served as onnx
+    the export's predictions within 1e-3 relative) it is promoted to 100 %. If it is not Ready
+    within ready_timeout_seconds, fails, or answers wrongly, the predictor is rolled back (all
+    traffic on the last rolled-out revision) and the step fails saying why. Kubernetes
     credentials come from the pod's service account (grant it manifests/rbac.yaml) or a
     kubeconfig, never from parameters; a missing permission fails naming the verb.
 

@@ -13,6 +13,11 @@ takes, and the answer must equal the predictions of the deployed files computed 
   the same ONNX file's probabilities in ONNX Runtime. The answer's predicted classes (the column
   of the highest probability, mapped to the Model's ``classes``) must equal the expected ones, and
   each probability must be within :data:`PROBABILITY_TOLERANCE` of the expected one.
+- ``onnx`` of a regressor (the Model's task, read from its metadata: the ``onnx`` entry's
+  ``task`` for an sklearn Model, ``task`` for a PyTorch one): the same request in the Model's
+  layout, asking for ``predictions`` (FP32 ``[rows, 1]`` in both); expected: the same ONNX file's
+  predictions in ONNX Runtime, each served number within :data:`PREDICTION_TOLERANCE` of it
+  (relative to the row's scale). Labels and the sklearn runtime's answers stay exact.
 """
 
 import dataclasses
@@ -28,7 +33,14 @@ import pandas as pd
 
 from kfp_mlops.components.common.errors import ComponentInputError, ExternalSystemError
 from kfp_mlops.components.common.model_loading import load_model_dir
-from kfp_mlops.components.common.onnx_model import OnnxClassifier, TorchOnnxModel, v2_request
+from kfp_mlops.components.common.onnx_model import (
+    OnnxClassifier,
+    OnnxRegressor,
+    TorchOnnxModel,
+    TorchOnnxRegressorModel,
+    predictions_output,
+    v2_request,
+)
 from kfp_mlops.components.common.protocols import v1_answer, v1_rows_body
 from kfp_mlops.components.common.tables import read_parquet
 from kfp_mlops.components.deployment.kserve_manifest import ModelFormat
@@ -42,6 +54,15 @@ PROBABILITY_TOLERANCE = 0.01
 """Largest difference allowed between a served and an expected class probability. Triton runs the
 same ONNX graph in float32, but on a GPU with other kernels (TF32 matrix products, say) than ONNX
 Runtime on this CPU; a model with other weights differs by far more."""
+
+PREDICTION_TOLERANCE = 1e-3
+"""Largest difference allowed between a served and an expected regression prediction, relative to
+``max(|expected|, mean |expected| of the smoke rows)`` (the mean keeps a prediction near zero from
+asking for an exact match). Triton runs the same ONNX file in float32, so on the same kernels the
+numbers agree to float32 rounding (about 1e-7 relative); but on a GPU its matrix products may run
+in TF32, whose inputs keep 10 mantissa bits (rounding 2^-11, about 5e-4 relative per product), so
+1e-5 would roll back a sound revision. A model with other weights or a wrong scaling misses by far
+more than 0.1 % (a regressor's error on diabetes is some 30 % of the target's mean)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +78,8 @@ class SmokeRequest:
             (within ``tolerance``); None when the answer carries none.
         probabilities: Reads them from the answer.
         tolerance: Largest absolute difference allowed per probability.
+        relative_tolerance: When set, the predictions are numbers compared within this share of
+            each row's scale (see :data:`PREDICTION_TOLERANCE`); when None, exactly (labels).
     """
 
     path: str
@@ -66,6 +89,7 @@ class SmokeRequest:
     expected_probabilities: np.ndarray | None = None
     probabilities: Callable[[dict], np.ndarray] | None = None
     tolerance: float = PROBABILITY_TOLERANCE
+    relative_tolerance: float | None = None
 
     def send(self, base_url: str, timeout: float = 30.0) -> None:
         """POSTs the request to ``base_url`` and compares the answer.
@@ -88,6 +112,9 @@ class SmokeRequest:
             raise ComponentInputError(
                 f"{url} answered {served.size} predictions for {len(self.expected)} rows"
             )
+        if self.relative_tolerance is not None:
+            self._check_numbers(url, served)
+            return
         differing = np.flatnonzero(served.astype(object) != self.expected.astype(object))
         if differing.size:
             row = int(differing[0])
@@ -98,6 +125,20 @@ class SmokeRequest:
             )
         if self.expected_probabilities is not None and self.probabilities is not None:
             self._check_probabilities(url, reply)
+
+    def _check_numbers(self, url: str, served: np.ndarray) -> None:
+        expected = self.expected.astype(np.float64)
+        scale = np.maximum(np.abs(expected), float(np.abs(expected).mean()))
+        difference = np.nan_to_num(np.abs(served.astype(np.float64) - expected), nan=np.inf)
+        off = np.flatnonzero(difference > self.relative_tolerance * scale)
+        if off.size:
+            row = int(off[0])
+            raise ComponentInputError(
+                f"{url} predicted {served[row]:.6g} for smoke row {row}, where the deployed model "
+                f"predicts {expected[row]:.6g} (difference {difference[row]:.3g} > relative "
+                f"tolerance {self.relative_tolerance:g} of {scale[row]:.4g}; {off.size} of "
+                f"{len(expected)} differ)"
+            )
 
     def _check_probabilities(self, url: str, reply: dict) -> None:
         expected = self.expected_probabilities
@@ -193,13 +234,16 @@ def smoke_request(
 ) -> SmokeRequest:
     """The request for ``serving_format`` and what its answer must be.
 
-    See the module's docstring; ``model_metadata``'s ``framework`` tells the two ONNX layouts apart.
+    See the module's docstring; ``model_metadata``'s ``framework`` tells the two ONNX layouts apart,
+    its task (:func:`model_task`) a classifier from a regressor.
 
     Raises:
         ComponentInputError: The Model's files are not what its metadata says (no ONNX export,
-            no PyTorch manifest), or the rows do not fit its input.
+            no PyTorch manifest, another task), or the rows do not fit its input.
     """
     model_name = serving_format.model_name(service_name)
+    if serving_format.name == "onnx" and model_task(model_metadata) == "regression":
+        return _regressor_request(model_name, service_name, model_dir, model_metadata, rows)
     if serving_format.name == "onnx" and model_metadata.get("framework") == "pytorch":
         model = TorchOnnxModel(model_dir)
         expected, probabilities = model.run(rows)
@@ -226,6 +270,44 @@ def smoke_request(
         body=v1_rows_body(rows, f"smoke-{service_name}"),
         expected=np.asarray(model.predict(rows)),
         answer=v1_answer,
+    )
+
+
+def model_task(model_metadata: Mapping[str, object]) -> str:
+    """The Model's task as training recorded it in its metadata.
+
+    A PyTorch Model's ``task``; an sklearn Model's ``onnx`` entry's ``task`` (the layout of the
+    export Triton serves). A Model trained before regression existed records none: a classifier.
+    """
+    if model_metadata.get("framework") == "pytorch":
+        return str(model_metadata.get("task") or "classification")
+    onnx = model_metadata.get("onnx")
+    task = onnx.get("task") if isinstance(onnx, Mapping) else None
+    return str(task or "classification")
+
+
+def _regressor_request(
+    model_name: str,
+    service_name: str,
+    model_dir: str,
+    model_metadata: Mapping[str, object],
+    rows: pd.DataFrame,
+) -> SmokeRequest:
+    """The V2 request for a regressor's ONNX export, asking for ``predictions``."""
+    request_id = f"smoke-{service_name}"
+    if model_metadata.get("framework") == "pytorch":
+        model = TorchOnnxRegressorModel(model_dir)
+        body, expected = model.v2_request(rows, request_id), model.predict(rows)
+    else:
+        regressor = OnnxRegressor(model_dir, model_metadata)
+        body = v2_request(regressor.layout, rows, request_id, output=regressor.output_name)
+        expected = regressor.predict(rows)
+    return SmokeRequest(
+        path=f"/v2/models/{model_name}/infer",
+        body=body,
+        expected=expected,
+        answer=predictions_output,
+        relative_tolerance=PREDICTION_TOLERANCE,
     )
 
 

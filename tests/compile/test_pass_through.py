@@ -9,7 +9,13 @@ pipeline parameter it comes from.
 from pathlib import Path
 
 import pytest
+from kfp import compiler
 from support.kfp_specs import load_specs
+
+from kfp_mlops.pipelines.tabular_regression import (
+    tabular_regression,
+    tabular_regression_on_dataset,
+)
 
 
 def parameter_sources(spec: object) -> dict[tuple[str, str], str | None]:
@@ -56,6 +62,21 @@ def steps_fed_by(compiled_dir: Path, pipeline: str, parameter: str) -> set[tuple
 )
 def test_tabular_classification_passes_each_parameter_to_its_step(compiled_dir, parameter, steps):
     assert steps_fed_by(compiled_dir, "tabular-classification", parameter) == steps
+
+
+@pytest.mark.parametrize("pipeline", [tabular_regression, tabular_regression_on_dataset])
+def test_tabular_regression_passes_serving_format_to_the_deploy_step(pipeline, tmp_path):
+    # the on-dataset pipeline ships nested in retrain-on-drift only: both are compiled here
+    compiled = tmp_path / "pipelines" / "compiled.yaml"
+    compiled.parent.mkdir()
+    compiler.Compiler().compile(pipeline, str(compiled))
+
+    assert steps_fed_by(tmp_path, "compiled", "serving_format") == {
+        ("deploy-inference-service", "model_format")
+    }
+    spec, _ = load_specs(compiled)
+    default = spec.root.input_definitions.parameters["serving_format"].default_value
+    assert default.string_value == "sklearn"
 
 
 def test_the_walker_sees_through_condition_groups(compiled_dir):

@@ -24,6 +24,7 @@ broke comes back as a 409 Conflict, which the caller resolves by reading the obj
 that fails the same way is listed and watched again, as an informer does.
 """
 
+import abc
 import dataclasses
 import json
 import math
@@ -180,7 +181,7 @@ def with_retries(function: Callable[[], dict]) -> dict:
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
-class CustomObjects:
+class CustomObjects(abc.ABC):
     """The objects of one custom resource in one namespace: calls with retries, list and watch.
 
     Subclasses name the resource (:attr:`group`, :attr:`version`, :attr:`plural`, :attr:`kind`)
@@ -203,9 +204,9 @@ class CustomObjects:
         """``plural.group``, as RBAC rules and kubectl name the resource."""
         return f"{self.plural}.{self.group}"
 
+    @abc.abstractmethod
     def _fail(self, error: ApiException, verb: str, name: str | None) -> ComponentError:
         """The one-line error for the API server's refusal to ``verb`` ``name``."""
-        raise NotImplementedError
 
     def _unreachable(self, error: urllib3.exceptions.HTTPError, verb: str) -> ComponentError:
         """The one-line error for an API server that cannot be reached."""

@@ -14,7 +14,8 @@ Each round measures, in an order that alternates from one round to the next:
 - **bare**: the same steps' logic (the functions each component body calls: ``ingest_to_parquet``,
   ``validate_to_report``, ``split_to_parquet``, ``check_given``, ``train_to_directory``,
   ``evaluate_to_files``, ``champion_gate_to_markdown``, ``run_serve_check``, ``register_training``
-  then ``write_model_card`` (one step, register-model-with-card), ``promote``;
+  then ``write_model_card`` then ``promote`` (one step, register-model-with-card, which promotes
+  when no cluster deployment follows);
   ``record_rejection_to_markdown`` when the gate rejects) called as plain Python
   functions, one after another, in one fresh Python process, on the same CSV and a fresh MLflow
   SQLite store. Each step is timed around its call, imports done on first use included, as a
@@ -58,9 +59,8 @@ STEP_MODULES = {
     "train-sklearn": "kfp_mlops.components.training.train",
     "evaluate-classifier": "kfp_mlops.components.common.metrics",
     "champion-challenger-gate": "kfp_mlops.components.evaluation.champion",
-    "register-model-with-card": "kfp_mlops.components.registry.register",
+    "register-model-with-card": "kfp_mlops.components.registry.registration_step",
     "serve-check": "kfp_mlops.components.serving.check",
-    "promote-champion": "kfp_mlops.components.registry.promotion",
     "record-rejection": "kfp_mlops.components.evaluation.rejection",
 }
 """Each step (kfp.local's task name, less a ``-N`` suffix) and the module its component imports."""
@@ -195,9 +195,10 @@ class BareRun:
         write_model_card(inputs, self.tracking_uri, self.path("card", "card"))
 
     def register_with_card(self) -> None:
-        """register_model_with_card: the registration, then the version's model card."""
+        """register_model_with_card: the registration, the version's model card, the promotion."""
         self.register()
         self.model_card()
+        self.promote()
 
     def serve_check(self) -> None:
         from kfp_mlops.components.serving.check import run_serve_check
@@ -251,7 +252,6 @@ class BareRun:
             return [
                 ("serve-check", self.serve_check),
                 ("register-model-with-card", self.register_with_card),
-                ("promote-champion", self.promote),
             ]
         return [("record-rejection", self.record_rejection)]
 

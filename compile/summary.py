@@ -2,14 +2,23 @@
 
 The summary reads the outputs by the names this library's components give them: a ``metrics``
 artifact (numbers in its metadata), a gate's ``approved`` and ``reasons``, a registration's
-``model_version``, ``model_uri`` and ``run_id``, and a serve-check's ``endpoint`` and latencies.
+``model_version``, ``model_uri``, ``run_id`` and ``champion_version`` (when it promoted), and a
+serve-check's ``endpoint`` and latencies.
 """
 
 import numbers
 
 from kfp_mlops.compile.local_run import LocalRun
 
-_REGISTRY_KEYS = ("registered_model_name", "model_version", "model_uri", "run_id", "tracking_uri")
+_REGISTRY_KEYS = (
+    "registered_model_name",
+    "model_version",
+    "model_uri",
+    "run_id",
+    "tracking_uri",
+    "champion_version",
+)
+"""A registration's outputs the summary shows; champion_version when the step promoted."""
 
 
 def _parameters(outputs: dict[str, dict]) -> dict[str, dict]:
@@ -91,7 +100,11 @@ def summarize(run: LocalRun) -> dict[str, object]:
         "registry": (
             None
             if registry_values is None
-            else {key: registry_values[key] for key in _REGISTRY_KEYS if key in registry_values}
+            else {
+                key: registry_values[key]
+                for key in _REGISTRY_KEYS
+                if registry_values.get(key) not in (None, "")
+            }
         ),
         "serving": serving_values,
         "monitoring": _monitoring(parameters),

@@ -5,7 +5,9 @@ InfraValidator runs before the Pusher: a model the serve-check refuses never bec
 version); registered; then, with ``deploy_to_cluster``, the champion is checked to be the one the
 gate compared with before traffic moves, the model is rolled out to a KServe InferenceService and
 promoted (promotion checks again under the registry lock and rolls the deployment back if another
-run promoted in between); without it, promoted. Rejected: the reasons are recorded.
+run promoted in between); without it, promoted by the registration step itself
+(``deployment_follows=False``: one process importing MLflow instead of two). Rejected: the
+reasons are recorded.
 """
 
 from collections.abc import Callable
@@ -52,9 +54,10 @@ def release_if_approved(
         canary_traffic_percent: The new model's share of traffic while it is checked.
         register_with: Adds the registration step, called with register_model's inputs as
             keyword arguments; it returns a task with register_model's outputs (run_id,
-            model_version, model_uri). Unset: register_model. tabular-classification gives
-            register_model_with_card, so that the model card is written in the same step (one
-            MLflow import instead of two; see BENCHMARKS.md, "Pipeline").
+            model_version, model_uri, champion_version, previous_version). Unset:
+            register_model. tabular-classification gives register_model_with_card, so that the
+            model card is written in the same step (one MLflow import instead of two; see
+            BENCHMARKS.md, "Pipeline").
     """
     with dsl.If(gate.outputs["approved"] == True, name="gate-approved"):  # noqa: E712
         # Proven to serve before it is registered (as TFX's InfraValidator runs before the
@@ -76,6 +79,9 @@ def release_if_approved(
             registered_model_name=registered_model_name,
             kfp_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
             kfp_task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
+            deployment_follows=deploy_to_cluster,
+            compared_champion=gate.outputs["champion_version"],
+            champion_alias=champion_alias,
         ).after(serve)
         register.set_caching_options(False)
         time_limits.limit(register, time_limits.REGISTRY_SECONDS)
@@ -106,14 +112,6 @@ def release_if_approved(
                 compared_champion=gate.outputs["champion_version"],
                 champion_alias=champion_alias,
                 inference_service=deploy.outputs["inference_service"],
-            ).set_caching_options(False)
-        with dsl.Else(name="promote-without-cluster"):
-            registry.promote_champion(
-                tracking_uri=mlflow_tracking_uri,
-                registered_model_name=registered_model_name,
-                model_version=register.outputs["model_version"],
-                compared_champion=gate.outputs["champion_version"],
-                champion_alias=champion_alias,
             ).set_caching_options(False)
     with dsl.Else(name="gate-rejected"):
         evaluation.record_rejection(

@@ -10,12 +10,13 @@ directory and refuses a directory with several, so that is the layout every stag
 import os
 import pickle
 from pathlib import Path
-from typing import Any
-
-from sklearn.pipeline import Pipeline
+from typing import TYPE_CHECKING, Any
 
 from kfp_mlops.components.common import torch_artifact
 from kfp_mlops.components.common.errors import ComponentInputError
+
+if TYPE_CHECKING:  # scikit-learn is imported by unpickling a model, not to find its file
+    from sklearn.pipeline import Pipeline
 
 MODEL_FILE = "model.joblib"
 """The file name training writes inside the Model artifact's directory."""
@@ -54,7 +55,7 @@ def model_file(model_dir: str | os.PathLike[str]) -> Path:
     return found[0]
 
 
-def load_sklearn_model(model_dir: str | os.PathLike[str]) -> Pipeline:
+def load_sklearn_model(model_dir: str | os.PathLike[str]) -> "Pipeline":
     """Loads the model in ``model_dir``; it must have ``predict`` and ``predict_proba``.
 
     The file is unpickled by our restricted unpickler (``deployment.model_loading``).

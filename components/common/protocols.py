@@ -14,17 +14,24 @@ Three forms reach the model differently in the stock runtime, so a serve-check s
 Bodies are built from typed values with ``json``; a missing value is sent as JSON ``null``.
 """
 
+# pandas is imported for type checking only: the serve-check imports this module before it starts
+# the model server, and reads the test rows (importing pandas) while the server starts.
+from __future__ import annotations
+
 import dataclasses
 import http.client
 import json
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import numpy as np
-import pandas as pd
 
 from kfp_mlops.components.common.errors import ComponentInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _V2_DATATYPES = {
     "b": {1: "BOOL"},

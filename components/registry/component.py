@@ -31,7 +31,20 @@ def register_model(
     alias: str = "challenger",
     kfp_run_id: Optional[str] = None,
     kfp_task_name: Optional[str] = None,
-) -> NamedTuple("Outputs", [("run_id", str), ("model_version", str), ("model_uri", str)]):
+    deployment_follows: bool = True,
+    compared_champion: Optional[str] = None,
+    champion_alias: str = "champion",
+    previous_alias: str = "previous",
+) -> NamedTuple(
+    "Outputs",
+    [
+        ("run_id", str),
+        ("model_version", str),
+        ("model_uri", str),
+        ("champion_version", str),
+        ("previous_version", str),
+    ],
+):
     """Logs a training to MLflow and registers its model as a new version under an alias.
 
     One MLflow run per call holds the params (estimator, hyperparameters, seed), the metrics, the
@@ -39,6 +52,8 @@ def register_model(
     requirements, signature and input example from the test rows). Credentials are not parameters:
     MLflow reads MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN,
     from the environment; attach them from a Kubernetes secret (kfp-kubernetes use_secret_as_env).
+    With deployment_follows=False (no cluster deployment in the run), the new version is then
+    promoted to champion in this step, as promote_champion would (see deployment_follows).
 
     Args:
         model: The trained scikit-learn model: a directory holding one model.joblib. Its metadata
@@ -58,28 +73,49 @@ def register_model(
             dsl.PIPELINE_JOB_ID_PLACEHOLDER.
         kfp_task_name: The KFP task, tagged on the run and version; pass
             dsl.PIPELINE_TASK_NAME_PLACEHOLDER.
+        deployment_follows: Whether a cluster deployment follows (pass the pipeline's
+            deploy_to_cluster). True: the version is only registered, and promote_champion
+            promotes it once deployed. False: this step then promotes it as promote_champion
+            does, saving a step (one MLflow import and store opening fewer).
+        compared_champion: Used when promoting: the champion version the gate compared with
+            (its champion_version, "" when none); if the champion changed since, the promotion
+            is refused and the step fails with the version registered. Unset skips the check.
+        champion_alias: Used when promoting: the alias of the production version.
+        previous_alias: Used when promoting: the alias given to the version it replaces.
 
     Returns:
         run_id: The MLflow run that logged the training.
         model_version: The new version number of the registered model, e.g. "2".
         model_uri: models:/<registered_model_name>/<model_version>, loadable with mlflow.pyfunc.
+        champion_version: The version now holding champion_alias when this step promoted; ""
+            when a deployment follows.
+        previous_version: The version now holding previous_alias when this step promoted; ""
+            when a deployment follows or there was no champion before.
     """
-    from kfp_mlops.components.registry.register import DatasetPart, register_training
+    from kfp_mlops.components.registry.registration_step import (
+        promote_unless_deployed,
+        register_artifacts,
+    )
 
-    return register_training(
-        model_dir=model.path,
-        model_metadata=model.metadata,
-        metrics_metadata=metrics.metadata,
-        datasets={
-            name: DatasetPart(path=part.path, uri=part.uri, metadata=part.metadata)
-            for name, part in (("train", train), ("validation", validation), ("test", test))
-        },
+    registration = register_artifacts(
+        model,
+        metrics,
+        {"train": train, "validation": validation, "test": test},
         tracking_uri=tracking_uri,
         registered_model_name=registered_model_name,
         experiment_name=experiment_name,
         alias=alias,
         kfp_run_id=kfp_run_id,
         kfp_task_name=kfp_task_name,
+    )
+    return promote_unless_deployed(
+        registration,
+        deployment_follows=deployment_follows,
+        tracking_uri=tracking_uri,
+        registered_model_name=registered_model_name,
+        champion_alias=champion_alias,
+        previous_alias=previous_alias,
+        compared_champion=compared_champion,
     )
 
 
@@ -101,7 +137,20 @@ def register_model_with_card(
     alias: str = "challenger",
     kfp_run_id: Optional[str] = None,
     kfp_task_name: Optional[str] = None,
-) -> NamedTuple("Outputs", [("run_id", str), ("model_version", str), ("model_uri", str)]):
+    deployment_follows: bool = True,
+    compared_champion: Optional[str] = None,
+    champion_alias: str = "champion",
+    previous_alias: str = "previous",
+) -> NamedTuple(
+    "Outputs",
+    [
+        ("run_id", str),
+        ("model_version", str),
+        ("model_uri", str),
+        ("champion_version", str),
+        ("previous_version", str),
+    ],
+):
     """Registers a model as register_model does, then writes its model card as model_card does.
 
     One step instead of two: each step is a process of its own that imports MLflow afresh, and
@@ -109,7 +158,8 @@ def register_model_with_card(
     registered first; the card is then stored with it in MLflow (artifact
     model_card/model_card.html of its run, tag model_card) and written to ``card``. When the card
     cannot be stored, the step fails with the version registered (as when model_card fails
-    after register_model): nothing promotes it, and the next run registers a new one.
+    after register_model): nothing promotes it, and the next run registers a new one. With
+    deployment_follows=False, the version is promoted last, once its card is stored.
 
     Args:
         model: The trained scikit-learn model (see register_model).
@@ -131,24 +181,29 @@ def register_model_with_card(
             dsl.PIPELINE_JOB_ID_PLACEHOLDER.
         kfp_task_name: The KFP task, tagged on the run and version; pass
             dsl.PIPELINE_TASK_NAME_PLACEHOLDER.
+        deployment_follows: See register_model; False promotes once the card is stored.
+        compared_champion: See register_model.
+        champion_alias: See register_model.
+        previous_alias: See register_model.
 
     Returns:
         card: The model card, a self-contained HTML page.
         run_id: The MLflow run that logged the training.
         model_version: The new version number of the registered model, e.g. "2".
         model_uri: models:/<registered_model_name>/<model_version>, loadable with mlflow.pyfunc.
+        champion_version: See register_model.
+        previous_version: See register_model.
     """
     from kfp_mlops.components.registry.model_card_page import CardInputs, write_model_card
-    from kfp_mlops.components.registry.register import DatasetPart, register_training
+    from kfp_mlops.components.registry.registration_step import (
+        promote_unless_deployed,
+        register_artifacts,
+    )
 
-    registration = register_training(
-        model_dir=model.path,
-        model_metadata=model.metadata,
-        metrics_metadata=metrics.metadata,
-        datasets={
-            name: DatasetPart(path=part.path, uri=part.uri, metadata=part.metadata)
-            for name, part in (("train", train), ("validation", validation), ("test", test))
-        },
+    registration = register_artifacts(
+        model,
+        metrics,
+        {"train": train, "validation": validation, "test": test},
         tracking_uri=tracking_uri,
         registered_model_name=registered_model_name,
         experiment_name=experiment_name,
@@ -170,7 +225,15 @@ def register_model_with_card(
         kfp_run_id=kfp_run_id or "",
     )
     write_model_card(inputs, tracking_uri, card.path)
-    return registration
+    return promote_unless_deployed(
+        registration,
+        deployment_follows=deployment_follows,
+        tracking_uri=tracking_uri,
+        registered_model_name=registered_model_name,
+        champion_alias=champion_alias,
+        previous_alias=previous_alias,
+        compared_champion=compared_champion,
+    )
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -212,7 +275,7 @@ def promote_champion(
     """
     from collections import namedtuple
 
-    from kfp_mlops.components.registry.promotion import promote
+    from kfp_mlops.components.registry.promotion import describe_promotion, promote
 
     if inference_service is None:
         promotion = promote(
@@ -235,10 +298,7 @@ def promote_champion(
             champion_alias=champion_alias,
             previous_alias=previous_alias,
         )
-    moved = f"{registered_model_name}: version {promotion.champion_version} is {champion_alias!r}"
-    if promotion.previous_version:
-        moved += f", version {promotion.previous_version} is {previous_alias!r}"
-    print(moved)
+    print(describe_promotion(promotion, champion_alias, previous_alias))
     outputs = namedtuple("Outputs", ["champion_version", "previous_version"])
     return outputs(promotion.champion_version, promotion.previous_version or "")
 

@@ -87,6 +87,15 @@ class RollbackPlan:
     restored_deployment: dict[str, str]
 
 
+def describe_promotion(promotion: Promotion, champion_alias: str, previous_alias: str) -> str:
+    """One line saying where the aliases now point, as the promotion steps print it."""
+    moved = f"{promotion.registered_model_name}: version {promotion.champion_version}"
+    moved += f" is {champion_alias!r}"
+    if promotion.previous_version:
+        moved += f", version {promotion.previous_version} is {previous_alias!r}"
+    return moved
+
+
 def _aliases(client: MlflowClient, name: str) -> dict[str, str]:
     try:
         return {

@@ -21,23 +21,28 @@ to 3.7 on a target of spread 77; R² 0.9997); the share of rows equal within flo
 (1e-4 relative) and the largest difference are reported.
 """
 
+# pandas, scikit-learn and ONNX Runtime are imported once the model server is starting, so that
+# the server's start and this process's imports run at the same time.
+from __future__ import annotations
+
 import contextlib
 import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from kfp_mlops.components.common.atomic import atomic_file
 from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.common.model_loading import find_model_file, load_model_file
-from kfp_mlops.components.common.onnx_model import OnnxClassifier, OnnxRegressor
 from kfp_mlops.components.common.protocols import PROTOCOLS, InferenceClient, Protocol
 from kfp_mlops.components.common.tables import read_parquet
-from kfp_mlops.components.serving.local_server import LocalModelServer, running_model_server
+from kfp_mlops.components.serving.local_server import LocalModelServer, starting_model_server
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FLOAT_TOLERANCE = 1e-9
 """Relative difference allowed between served and offline float predictions (JSON round trip)."""
@@ -317,6 +322,8 @@ def compare_onnx(
         return OnnxComparison(None, None, [], f"the Model has no ONNX export ({reason})")
     if onnx_metadata.get("task") == "regression":
         return compare_onnx_regressor(model_dir, model, features, onnx_metadata)
+    from kfp_mlops.components.common.onnx_model import OnnxClassifier
+
     labels, probabilities = OnnxClassifier(model_dir, {"onnx": onnx_metadata}).run(features)
     expected = np.asarray(model.predict(features))
     same = labels.astype(expected.dtype) == expected
@@ -342,6 +349,8 @@ def compare_onnx_regressor(
         ComponentInputError: The export's predictions explain less than :data:`ONNX_MIN_R2` of the
             variance of the sklearn model's (the message names the R² and the worst rows).
     """
+    from kfp_mlops.components.common.onnx_model import OnnxRegressor
+
     produced = OnnxRegressor(model_dir, {"onnx": onnx_metadata}).predict(features)
     expected = np.asarray(model.predict(features), dtype=np.float64)
     difference = np.abs(produced.astype(np.float64) - expected)
@@ -409,17 +418,25 @@ def run_serve_check(
             f"target_column {target_column!r} differs from the target the model was trained for, "
             f"{model_target_column!r}"
         )
-    test = read_parquet(test_path).to_pandas()
-    if test.empty:
-        raise ComponentInputError(f"the test dataset {test_path} has no rows")
-    features = _feature_frame(test, target_column, feature_columns, test_path).head(max_rows)
-    features = features.reset_index(drop=True)
     model_file = find_model_file(model_dir)
-    # The server loads the model file first: a file it refuses fails here naming its URL.
-    with running_model_server(model_dir, model_name) as server:
-        model = load_model_file(model_file)
-        offline = _offline_predictions(model, features, model_file)
-        onnx = compare_onnx(model_dir, model, features, onnx_metadata, onnx_min_agreement)
+    # The server starts first and loads the model while this process reads the test rows and
+    # loads the model for the offline predictions (in parallel on more than one core: each
+    # imports pandas and scikit-learn). Bad test rows fail at once; otherwise the server's
+    # verdict comes first: a file it refuses fails naming its URL and the reason.
+    with starting_model_server(model_dir, model_name) as starting:
+        test = read_parquet(test_path).to_pandas()
+        if test.empty:
+            raise ComponentInputError(f"the test dataset {test_path} has no rows")
+        features = _feature_frame(test, target_column, feature_columns, test_path).head(max_rows)
+        features = features.reset_index(drop=True)
+        try:
+            model = load_model_file(model_file)
+            offline = _offline_predictions(model, features, model_file)
+            onnx = compare_onnx(model_dir, model, features, onnx_metadata, onnx_min_agreement)
+        except ComponentInputError:
+            starting.ready()
+            raise
+        server = starting.ready()
         timings = check_served_predictions(server, features, offline)
     result = ServeCheckResult(
         endpoint=server.url,

@@ -108,27 +108,48 @@ def _stop(process: subprocess.Popen[bytes], timeout: float) -> None:
     process.wait()
 
 
+@dataclasses.dataclass(frozen=True)
+class StartingModelServer:
+    """A model server whose process has started; :meth:`ready` waits until it answers."""
+
+    process: subprocess.Popen[bytes]
+    server: LocalModelServer
+    model_dir: str | os.PathLike[str]
+    startup_timeout: float
+
+    def ready(self) -> LocalModelServer:
+        """Waits until the server reports itself and its model ready.
+
+        Raises:
+            ComponentInputError: The server exited before it was ready (the message ends with its
+                last log line, e.g. the global a refused model file names) or was not ready in
+                time.
+        """
+        _wait_until_ready(self.process, self.server, self.model_dir, self.startup_timeout)
+        return self.server
+
+
 @contextlib.contextmanager
-def running_model_server(
+def starting_model_server(
     model_dir: str | os.PathLike[str],
     model_name: str = "model",
     startup_timeout: float = 120.0,
     stop_timeout: float = 10.0,
-) -> Iterator[LocalModelServer]:
-    """Starts the KServe model server for ``model_dir`` on 127.0.0.1 and stops it afterwards.
+) -> Iterator[StartingModelServer]:
+    """Starts the KServe model server for ``model_dir`` on 127.0.0.1 without waiting for it.
+
+    The caller can work while the server imports KServe and loads the model (on a machine with
+    more than one core, in parallel), then call ``ready()``. The server is stopped when the block
+    ends, however it ends.
 
     Args:
         model_dir: Directory holding exactly one model file.
         model_name: The name in the endpoint paths.
-        startup_timeout: Seconds to wait for the server to report itself ready.
+        startup_timeout: Seconds ``ready()`` waits for the server to report itself ready.
         stop_timeout: Seconds to wait for a graceful stop before killing the process.
 
     Yields:
-        The running server, ready for requests.
-
-    Raises:
-        ComponentInputError: The server exited before it was ready (the message ends with its last
-            log line, e.g. the global a refused model file names) or was not ready in time.
+        The starting server.
     """
     with contextlib.ExitStack() as stack:
         log = stack.enter_context(
@@ -162,5 +183,30 @@ def running_model_server(
             pid=process.pid,
             log_path=Path(log.name),
         )
-        _wait_until_ready(process, server, model_dir, startup_timeout)
-        yield server
+        yield StartingModelServer(process, server, model_dir, startup_timeout)
+
+
+@contextlib.contextmanager
+def running_model_server(
+    model_dir: str | os.PathLike[str],
+    model_name: str = "model",
+    startup_timeout: float = 120.0,
+    stop_timeout: float = 10.0,
+) -> Iterator[LocalModelServer]:
+    """Starts the KServe model server for ``model_dir`` on 127.0.0.1 and stops it afterwards.
+
+    Args:
+        model_dir: Directory holding exactly one model file.
+        model_name: The name in the endpoint paths.
+        startup_timeout: Seconds to wait for the server to report itself ready.
+        stop_timeout: Seconds to wait for a graceful stop before killing the process.
+
+    Yields:
+        The running server, ready for requests.
+
+    Raises:
+        ComponentInputError: The server exited before it was ready (the message ends with its last
+            log line, e.g. the global a refused model file names) or was not ready in time.
+    """
+    with starting_model_server(model_dir, model_name, startup_timeout, stop_timeout) as starting:
+        yield starting.ready()

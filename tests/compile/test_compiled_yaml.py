@@ -71,7 +71,6 @@ def test_side_effect_steps_are_never_cached(compiled_dir: Path):
         "serve-check",
         "deploy-inference-service",
         "promote-champion",
-        "promote-champion-2",
     ):
         assert not tasks[name][1].caching_options.enable_cache, name
 

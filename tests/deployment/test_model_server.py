@@ -27,7 +27,10 @@ def listening_addresses(pid: int) -> set[tuple[str, int]]:
     """The (address, port) of every TCP socket that process ``pid`` listens on (Linux /proc)."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(fd)
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:  # the descriptor closed between listing and reading it
+            continue
         if target.startswith("socket:["):
             inodes.add(target[len("socket:[") : -1])
     found = set()

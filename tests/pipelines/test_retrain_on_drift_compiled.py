@@ -133,7 +133,7 @@ def test_the_retrainings_gate_and_promotion_use_the_champion_alias_given(spec):
     given = nested.inputs.parameters["champion_alias"].component_input_parameter
     assert given.removeprefix("pipelinechannel--") == "champion_alias"
     inner = _tasks_in(spec, spec.components[nested.component_ref.name].dag)
-    users = ["champion-challenger-gate", "promote-champion", "promote-champion-2"]
+    users = ["champion-challenger-gate", "promote-champion", "register-model-with-card"]
     for name in users:
         source = inner[name].inputs.parameters["champion_alias"].component_input_parameter
         assert source.removeprefix("pipelinechannel--") == "champion_alias", name

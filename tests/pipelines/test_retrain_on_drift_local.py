@@ -155,16 +155,13 @@ def test_a_degraded_champion_is_retrained_and_the_gate_compares_with_it(
     assert note.startswith("the champion was measured on another test set (sha256:")
     assert second["metrics"]["accuracy"] == 0.96
     assert second["registry"]["model_version"] == "2"
-    # One promotion ran: the classifier's no-cluster branch (its task name, promote-champion-2
-    # in tabular-classification, gets KFP's -2 suffix here, as the nested regression retraining
-    # has one of the same name); the regressor's branch did not run.
-    promoted = [
-        step["name"]
-        for step in second["steps"]
-        if step["name"].startswith("promote-champion") and step["status"] == "succeeded"
-    ]
-    assert promoted == ["promote-champion-2-2"]
-    assert steps["train-sklearn-regressor"] == "skipped"
+    # One promotion ran, in the classifier's registration step (no deployment follows); the
+    # regressor's retraining did not run, and no promotion step of the cluster branch either.
+    assert second["registry"]["champion_version"] == "2"
+    assert steps["register-model-with-card"] == "succeeded"
+    assert steps["register-model"] == steps["train-sklearn-regressor"] == "skipped"
+    promoted = [name for name in steps if name.startswith("promote") and steps[name] == "succeeded"]
+    assert promoted == []
     assert steps["record-rejection"] == "skipped"
     assert aliases(store, "tabular-classifier") == {
         "champion": "2",

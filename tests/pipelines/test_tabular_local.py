@@ -50,11 +50,12 @@ def test_breast_cancer_is_approved_registered_and_served(breast_cancer_csv: Path
         "check-champion": "skipped",
         "deploy-inference-service": "skipped",
         "promote-champion": "skipped",
-        "promote-champion-2": "succeeded",
         "record-rejection": "skipped",
     }
     assert all(step["seconds"] > 0 for step in summary["steps"] if step["status"] == "succeeded")
     assert summary["registry"]["model_version"] == "1"
+    # No deployment follows: the registration step promoted the version itself.
+    assert summary["registry"]["champion_version"] == "1"
     assert registered_versions(tmp_path) == 1
     # The model card is written in the registration step: stored with the version, and a report.
     with sqlite3.connect(tmp_path / "mlflow.db") as connection:

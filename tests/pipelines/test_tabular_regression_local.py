@@ -30,7 +30,8 @@ def test_diabetes_approved_then_a_weaker_regressor_rejected(diabetes_csv: Path, 
     assert set(first["metrics"]) >= {"rmse", "mae", "r2", "mape", "median_absolute_error"}
     steps = step_statuses(first)
     assert steps["train-sklearn-regressor"] == steps["evaluate-regressor"] == "succeeded"
-    assert steps["serve-check"] == steps["promote-champion-2"] == "succeeded"
+    assert steps["serve-check"] == steps["register-model"] == "succeeded"
+    assert first["registry"]["champion_version"] == "1"  # promoted in the registration step
     assert first["serving"]["rows_checked"] > 0
     assert aliases(store, "tabular-regressor") == {"champion": "1", "challenger": "1"}
     (report,) = (tmp_path / "run-1" / "outputs").glob("*/evaluate-regressor/report")

@@ -1,4 +1,4 @@
-"""The register_model component run through its Python function with KFP artifact objects."""
+"""The registration components run through their Python functions with KFP artifact objects."""
 
 import pytest
 from google.protobuf import json_format, struct_pb2
@@ -7,6 +7,7 @@ from mlflow import MlflowClient
 
 from kfp_mlops.components.common.errors import ComponentInputError
 from kfp_mlops.components.registry import register_model, register_model_with_card
+from kfp_mlops.components.registry.promotion import PREVIOUS_CHAMPION_TAG
 
 
 def as_kfp_hands_over(metadata: dict) -> dict:
@@ -41,9 +42,12 @@ def test_component_registers_and_returns_the_version(artifacts, tracking_uri, sp
         kfp_task_name="register-model",
     )
 
-    run_id, model_version, model_uri = outputs
+    run_id, model_version, model_uri, champion_version, previous_version = outputs
     assert (model_version, model_uri) == ("1", "models:/breast-cancer/1")
+    # A deployment follows by default: the step does not promote.
+    assert (champion_version, previous_version) == ("", "")
     client = MlflowClient(tracking_uri)
+    assert client.get_registered_model("breast-cancer").aliases == {"candidate": 1}
     version = client.get_model_version_by_alias("breast-cancer", "candidate")
     assert (str(version.version), version.run_id) == ("1", run_id)
     assert version.tags["kfp.run_id"] == "3f9c-run"
@@ -92,7 +96,7 @@ def card_artifacts(artifacts: dict, folder, champion_version: str = "") -> dict:
 
 def test_registration_with_card_registers_then_stores_the_card(artifacts, tracking_uri, tmp_path):
     inputs = card_artifacts(artifacts, tmp_path)
-    run_id, model_version, model_uri = register_model_with_card.python_func(
+    run_id, model_version, model_uri, *_ = register_model_with_card.python_func(
         **inputs,
         data_uri="/data/breast_cancer.csv",
         thresholds={"accuracy": 0.9},
@@ -128,3 +132,72 @@ def test_a_card_that_cannot_be_stored_fails_the_step_after_registering(
     assert not (tmp_path / "card").exists()  # no card claims a version it could not describe
     version = MlflowClient(tracking_uri).get_model_version("breast-cancer", "1")
     assert "model_card" not in version.tags
+
+
+def register_without_deployment(artifacts: dict, tracking_uri: str, compared: str) -> tuple:
+    """register_model as a pipeline with no cluster deployment calls it."""
+    return register_model.python_func(
+        **artifacts,
+        tracking_uri=tracking_uri,
+        registered_model_name="breast-cancer",
+        deployment_follows=False,
+        compared_champion=compared,
+    )
+
+
+def test_without_a_deployment_the_step_promotes_what_it_registered(artifacts, tracking_uri):
+    first = register_without_deployment(artifacts, tracking_uri, compared="")
+    second = register_without_deployment(artifacts, tracking_uri, compared="1")
+
+    assert first[1:] == ("1", "models:/breast-cancer/1", "1", "")
+    assert second[1:] == ("2", "models:/breast-cancer/2", "2", "1")
+    client = MlflowClient(tracking_uri)
+    aliases = client.get_registered_model("breast-cancer").aliases
+    assert aliases == {"champion": 2, "previous": 1, "challenger": 2}
+    assert client.get_model_version("breast-cancer", "2").tags[PREVIOUS_CHAMPION_TAG] == "1"
+
+
+def test_a_champion_changed_since_the_gate_fails_the_step_with_the_version_registered(
+    artifacts, tracking_uri
+):
+    register_without_deployment(artifacts, tracking_uri, compared="")
+    # This run's gate saw no champion, but another run promoted version 1 meanwhile.
+    with pytest.raises(ComponentInputError, match="another run promoted"):
+        register_without_deployment(artifacts, tracking_uri, compared="")
+
+    client = MlflowClient(tracking_uri)
+    assert client.get_model_version("breast-cancer", "2").run_id  # registered, not promoted
+    assert client.get_registered_model("breast-cancer").aliases["champion"] == 1
+
+
+def test_registration_with_card_promotes_once_the_card_is_stored(artifacts, tracking_uri, tmp_path):
+    outputs = register_model_with_card.python_func(
+        **card_artifacts(artifacts, tmp_path),
+        data_uri="/data/breast_cancer.csv",
+        thresholds={"accuracy": 0.9},
+        tracking_uri=tracking_uri,
+        registered_model_name="breast-cancer",
+        deployment_follows=False,
+        compared_champion="",
+    )
+
+    assert outputs[1:] == ("1", "models:/breast-cancer/1", "1", "")
+    client = MlflowClient(tracking_uri)
+    assert client.get_model_version_by_alias("breast-cancer", "champion").tags["model_card"]
+
+
+def test_a_card_that_cannot_be_stored_promotes_nothing(artifacts, tracking_uri, tmp_path):
+    inputs = card_artifacts(artifacts, tmp_path, champion_version="7")
+    with pytest.raises(ComponentInputError, match="cannot store the model card"):
+        register_model_with_card.python_func(
+            **inputs,
+            data_uri="/data/breast_cancer.csv",
+            thresholds={"accuracy": 0.9},
+            tracking_uri=tracking_uri,
+            registered_model_name="breast-cancer",
+            deployment_follows=False,
+            compared_champion="7",
+        )
+
+    aliases = MlflowClient(tracking_uri).get_registered_model("breast-cancer").aliases
+    assert "champion" not in aliases

@@ -211,3 +211,30 @@ def test_component_reports_latencies_and_metrics(
     assert serving_metrics.metadata["v2_latency_ms_p50"] == round(outputs.v2_latency_ms_p50, 3)
     assert json.loads((tmp_path / "metrics.json").read_text()) == serving_metrics.metadata
     assert "25 test rows" in (tmp_path / "report.md").read_text()
+
+
+def model_servers_of_this_process() -> list[int]:
+    """Pids of model-server processes this test process started that still exist (/proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+        except (FileNotFoundError, NotADirectoryError, PermissionError, ProcessLookupError):
+            continue
+        if b"kfp_mlops.components.serving.model_server" in arguments and (
+            str(os.getpid()).encode() in arguments
+        ):
+            found.append(int(entry.name))
+    return found
+
+
+def test_bad_test_rows_fail_while_the_server_starts_and_leave_no_server(
+    breast_cancer_model, breast_cancer_splits, tmp_path
+):
+    # The server starts before the test rows are read; a bad table must still stop it.
+    folder, _ = breast_cancer_model
+    with pytest.raises(ComponentInputError, match="target column 'label' not found in the test"):
+        run_serve_check(str(folder), breast_cancer_splits["test"], "label", *outputs_of(tmp_path))
+
+    assert model_servers_of_this_process() == []
+    assert not (tmp_path / "report.md").exists()
